@@ -1,0 +1,152 @@
+"""Loss terms in `keras.ops`: reconstruction errors and sparsity penalties.
+
+One function per formula, shared by the layers, the regularizers and the
+models, so that every place that computes a term computes it the same way.
+The NumPy twins live in `keras_sparse_ae.reference`; the parity tests check
+each function here against its twin.
+
+All functions compute in float32 (or the input's dtype if wider), whatever
+the layer's compute dtype, so that penalties stay accurate under the
+`mixed_float16` and `mixed_bfloat16` policies.
+"""
+
+import math
+
+from keras import backend, ops
+
+#: Clip applied to the batch-mean activity before the KL divergence, so the
+#: value and its gradient stay finite when a unit is always 0 or always 1.
+KL_EPSILON = 1e-6
+
+RECONSTRUCTIONS = ("mse", "l2", "bce")
+
+
+def _float(x):
+    x = ops.convert_to_tensor(x)
+    if backend.standardize_dtype(x.dtype) not in ("float32", "float64"):
+        x = ops.cast(x, "float32")
+    return x
+
+
+# === Reconstruction ===
+
+
+def mse(x, x_hat):
+    """Mean squared error over the batch and the features."""
+    x, x_hat = _float(x), _float(x_hat)
+    return ops.mean(ops.square(x_hat - ops.cast(x, x_hat.dtype)))
+
+
+def l2_per_input(x, x_hat):
+    """Lesson 000's `l2_loss(x_hat - x) / n_inputs`, made per sample.
+
+    `0.5 * sum_j (x_hat_ij - x_ij)**2 / n_inputs`, averaged over the batch
+    (the lesson summed over the batch, so its loss grew with batch size).
+    Equals `0.5 * mse`.
+    """
+    x, x_hat = _float(x), _float(x_hat)
+    return 0.5 * mse(x, x_hat)
+
+
+def bce(x, x_hat, epsilon=1e-7):
+    """Binary cross-entropy between targets in [0, 1] and outputs in (0, 1).
+
+    Mean over the batch and the features; `x_hat` is clipped to
+    `[epsilon, 1 - epsilon]`.
+    """
+    x, x_hat = _float(x), _float(x_hat)
+    x = ops.cast(x, x_hat.dtype)
+    x_hat = ops.clip(x_hat, epsilon, 1.0 - epsilon)
+    return -ops.mean(x * ops.log(x_hat) + (1.0 - x) * ops.log(1.0 - x_hat))
+
+
+def reconstruction_loss(name):
+    """Returns the reconstruction function called `name` (see RECONSTRUCTIONS)."""
+    return {"mse": mse, "l2": l2_per_input, "bce": bce}[name]
+
+
+# === Activity penalties ===
+
+
+def activity_penalty(h, kind="l1", reduction="mean"):
+    """L1 or L2 penalty on activations (without its weight).
+
+    `kind="l1"`: `mean(|h|)` (lesson 004) or `sum(|h|)`;
+    `kind="l2"`: `mean(h**2)` or `sum(h**2)` (Keras' own L2 form, lesson 002).
+    The mean is over the batch and the units.
+    """
+    h = _float(h)
+    values = ops.abs(h) if kind == "l1" else ops.square(h)
+    return ops.mean(values) if reduction == "mean" else ops.sum(values)
+
+
+def kl_divergence(target, rho_hat):
+    """`KL(target || rho_hat)` between Bernoulli distributions, per unit."""
+    return target * ops.log(target / rho_hat) + (1.0 - target) * ops.log(
+        (1.0 - target) / (1.0 - rho_hat)
+    )
+
+
+def kl_sparsity_penalty(h, target, reduction="sum", epsilon=KL_EPSILON):
+    """KL sparsity penalty (without its weight), lessons 001 and 003.
+
+    `rho_hat_j = mean_i h_ij`, clipped to `[epsilon, 1 - epsilon]`; the
+    penalty is `sum_j KL(target || rho_hat_j)` (or the mean over units).
+    """
+    h = _float(h)
+    rho_hat = ops.clip(ops.mean(h, axis=0), epsilon, 1.0 - epsilon)
+    kl = kl_divergence(target, rho_hat)
+    return ops.sum(kl) if reduction == "sum" else ops.mean(kl)
+
+
+# === Participation (lesson 000) ===
+
+
+def sigmoid_shift(participation, k):
+    """The shift `x_s = ln((1 - p) / p) / k` that makes `sigmoid_k(-x_s) = p`."""
+    return math.log((1.0 - participation) / participation) / k
+
+
+def layer_sparsity_penalty(h, participation):
+    """`(mean_i mean_j h_ij - p)**2`: the layer's mean activity against p."""
+    return ops.square(ops.mean(_float(h)) - participation)
+
+
+def participation_target(trace, participation, k):
+    """The per-unit target of the participation penalty.
+
+    `sigmoid(k * (p - trace - x_s))`: close to 0 for a unit whose trace is
+    above p (too active), close to 1 below p, and exactly p at `trace == p`.
+    """
+    return ops.sigmoid(k * (participation - trace - sigmoid_shift(participation, k)))
+
+
+def participation_penalty(h, trace, participation, gamma, k):
+    """Lesson 000's participation penalty in its "stable minima" form.
+
+    The lesson writes, with `root_j = -(gamma * trace_j - p) / (1 - gamma)`
+    and `s_j = participation_target(trace_j)`:
+
+        mean_i [ sum_j (gamma*trace_j + (1-gamma)*h_ij - p
+                        + (1-gamma)*(root_j - s_j))**2 / n ]
+
+    `gamma*trace_j - p + (1-gamma)*root_j` is exactly 0, so this equals
+    `(1 - gamma)**2 * mean_ij (h_ij - s_j)**2`, which is what we compute
+    (it avoids the cancellation of two terms of size `1 / (1 - gamma)`).
+    `trace` is the trace before this batch's update.
+    """
+    h = _float(h)
+    target = participation_target(ops.cast(trace, h.dtype), participation, k)
+    return (1.0 - gamma) ** 2 * ops.mean(ops.square(h - target))
+
+
+def binary_penalty(h):
+    """`mean_ij h_ij**2 (h_ij - 1)**2`: pushes activations towards 0 or 1."""
+    h = _float(h)
+    return ops.mean(ops.square(h) * ops.square(h - 1.0))
+
+
+def trace_update(trace, h, gamma):
+    """`gamma * trace + (1 - gamma) * mean_i h_i`: one EMA step of the trace."""
+    h = _float(h)
+    return gamma * trace + (1.0 - gamma) * ops.cast(ops.mean(h, axis=0), trace.dtype)

@@ -1,0 +1,25 @@
+"""Shared test settings: fixed seeds, hypothesis profile."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+from hypothesis import settings
+
+# The first call of a Keras op compiles kernels; time limits per example
+# would make the suite flaky on a busy 2-core machine.
+settings.register_profile("default", deadline=None, max_examples=40)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(autouse=True)
+def _seed_and_clear():
+    keras.utils.set_random_seed(1234)
+    yield
+    keras.backend.clear_session()
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
