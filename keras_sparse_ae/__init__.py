@@ -1,8 +1,9 @@
 """Sparse autoencoders for Keras 3: layers, models, reference and tools."""
 
-from keras_sparse_ae import reference, regularizers
+from keras_sparse_ae import datasets, reference, regularizers
 from keras_sparse_ae.layers import ActivityRegularizer, KLSparsity, ParticipationTrace
-from keras_sparse_ae.models import Autoencoder
+from keras_sparse_ae.metrics import format_sparsity_report, sparsity_report
+from keras_sparse_ae.models import Autoencoder, build_deep_sae
 
 __version__ = "0.1.0"
 
@@ -11,6 +12,10 @@ __all__ = [
     "Autoencoder",
     "KLSparsity",
     "ParticipationTrace",
+    "build_deep_sae",
+    "datasets",
+    "format_sparsity_report",
     "reference",
     "regularizers",
+    "sparsity_report",
 ]

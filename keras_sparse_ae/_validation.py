@@ -34,8 +34,9 @@ def _is_real(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def check_float(name, value, low=None, high=None, *, low_open=False,
-                high_open=False, expected=None):
+def check_float(
+    name, value, low=None, high=None, *, low_open=False, high_open=False, expected=None
+):
     """Checks that `value` is a finite real number within the given bounds.
 
     Args:

@@ -2,8 +2,7 @@
 
 import keras
 
-from keras_sparse_ae import _validation
-from keras_sparse_ae import losses
+from keras_sparse_ae import _validation, losses
 from keras_sparse_ae.layers.penalty_layer import PenaltyLayer
 
 

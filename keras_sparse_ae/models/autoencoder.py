@@ -1,5 +1,8 @@
 """`Autoencoder`: the unsupervised model every builder returns."""
 
+import collections.abc
+import types
+
 import keras
 
 from keras_sparse_ae import _validation
@@ -102,6 +105,22 @@ class Autoencoder(keras.Model):
         """Reconstructions of `x` as a NumPy array (inference mode)."""
         return self.predict(x, batch_size=batch_size, verbose=verbose)
 
+    def fit(self, x=None, y=None, **kwargs):
+        """Trains on `x` alone (see `keras.Model.fit`).
+
+        Besides arrays and `tf.data.Dataset`s of X, a Python generator may
+        yield bare batches of X (Keras itself wants `(x,)` tuples).
+        """
+        return super().fit(_tuple_batches(x), y, **kwargs)
+
+    def evaluate(self, x=None, y=None, **kwargs):
+        """Returns the loss (and terms) on `x` (see `keras.Model.evaluate`)."""
+        return super().evaluate(_tuple_batches(x), y, **kwargs)
+
+    def predict(self, x, **kwargs):
+        """Reconstructions of `x` (see `keras.Model.predict`)."""
+        return super().predict(_tuple_batches(x), **kwargs)
+
     def compute_loss(
         self, x=None, y=None, y_pred=None, sample_weight=None, training=True
     ):
@@ -118,7 +137,9 @@ class Autoencoder(keras.Model):
         # converted to one array inside a traced step.
         total = reconstruction
         for loss in self.losses:
-            total = total + keras.ops.cast(self._aggregate_additional_loss(loss), total.dtype)
+            total = total + keras.ops.cast(
+                self._aggregate_additional_loss(loss), total.dtype
+            )
         self.reconstruction_tracker.update_state(reconstruction)
         for tracker, (layer, term) in zip(self.penalty_trackers, self._penalty_sources):
             value = layer.penalty_values.get(term)
@@ -145,3 +166,12 @@ class Autoencoder(keras.Model):
                 config[part], custom_objects=custom_objects
             )
         return cls(**config)
+
+
+def _tuple_batches(data):
+    """Wraps a generator of bare arrays so that it yields `(x,)` tuples."""
+    if isinstance(data, (types.GeneratorType, collections.abc.Iterator)) and not (
+        hasattr(data, "element_spec")  # tf.data iterators
+    ):
+        return (batch if isinstance(batch, tuple) else (batch,) for batch in data)
+    return data

@@ -15,8 +15,8 @@ from keras_sparse_ae.reference.losses import (
     participation_penalty,
     participation_trace_penalties,
     relu,
-    sigmoid,
     shifted_sigmoid,
+    sigmoid,
     sigmoid_shift,
     trace_update,
 )

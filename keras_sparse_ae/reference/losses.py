@@ -17,9 +17,14 @@ def _f64(x):
 
 
 def sigmoid(z):
-    """Logistic function `1 / (1 + exp(-z))`, computed without overflow."""
+    """Logistic function `1 / (1 + exp(-z))`, accurate in relative terms.
+
+    `exp` is only taken of `-|z|`, so it never overflows, and tiny values
+    (e.g. `sigmoid(-40)` = 4.2e-18) keep their relative precision.
+    """
     z = _f64(z)
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def relu(z):

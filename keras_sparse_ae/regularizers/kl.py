@@ -49,4 +49,8 @@ class KLSparsityPenalty(keras.regularizers.Regularizer):
         )
 
     def get_config(self):
-        return {"target": self.target, "weight": self.weight, "reduction": self.reduction}
+        return {
+            "target": self.target,
+            "weight": self.weight,
+            "reduction": self.reduction,
+        }

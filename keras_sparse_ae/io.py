@@ -1,0 +1,52 @@
+"""Atomic file output: write to a temporary name, then rename."""
+
+import contextlib
+import json
+import os
+import tempfile
+
+
+@contextlib.contextmanager
+def atomic_path(path, suffix=""):
+    """Yields a temporary path beside `path`; renames it to `path` on success.
+
+    If the body raises, the temporary file is removed and `path` is left as
+    it was (an existing file is never half-overwritten).
+
+    Args:
+        path: the final path.
+        suffix: ending of the temporary name (Keras wants `.keras`).
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(
+        prefix=f".{os.path.basename(path)}.", suffix=suffix or ".tmp", dir=folder
+    )
+    os.close(handle)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        raise
+
+
+def write_json(path, data):
+    """Writes `data` as indented JSON, atomically."""
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2, sort_keys=False)
+        f.write("\n")
+
+
+def save_model(model, path):
+    """Saves a Keras model to a `.keras` file, atomically."""
+    with atomic_path(path, suffix=".keras") as tmp:
+        model.save(tmp)
+
+
+def save_figure(figure, path, dpi=100):
+    """Saves a matplotlib figure as PNG, atomically."""
+    with atomic_path(path, suffix=".png") as tmp:
+        figure.savefig(tmp, dpi=dpi, bbox_inches="tight")

@@ -1,0 +1,38 @@
+"""Models by name: `build(name, **kwargs)` and `list_models()`."""
+
+from keras_sparse_ae import _validation
+from keras_sparse_ae.models.deep_sae import build_deep_sae
+
+_BUILDERS = {"deep_sae": build_deep_sae}
+
+
+def register_model(name, builder):
+    """Makes `builder(input_dim=..., **kwargs)` available as `build(name)`."""
+    if not isinstance(name, str) or not name:
+        raise _validation.invalid_value("name", "a non-empty string", name)
+    if not callable(builder):
+        raise _validation.invalid_type("builder", "a callable", builder)
+    _BUILDERS[name] = builder
+    return builder
+
+
+def list_models():
+    """Names of the models `build` knows, sorted."""
+    return sorted(_BUILDERS)
+
+
+def check_model_name(name):
+    """Raises a `ValueError` listing the known models if `name` is unknown."""
+    return _validation.check_choice("model", name, tuple(list_models()))
+
+
+def build(name, **kwargs):
+    """Builds the model called `name` with `kwargs` (e.g. `input_dim=784`).
+
+    Example:
+
+    >>> model = build("deep_sae", input_dim=64, hidden=(16, 4))
+    >>> model.name
+    'deep_sae'
+    """
+    return _BUILDERS[check_model_name(name)](**kwargs)
