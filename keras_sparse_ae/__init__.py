@@ -3,7 +3,19 @@
 from keras_sparse_ae import datasets, reference, regularizers
 from keras_sparse_ae.layers import ActivityRegularizer, KLSparsity, ParticipationTrace
 from keras_sparse_ae.metrics import format_sparsity_report, sparsity_report
-from keras_sparse_ae.models import Autoencoder, build_deep_sae
+from keras_sparse_ae.models import (
+    Autoencoder,
+    build,
+    build_deep_sae,
+    build_denoising,
+    build_kl_sae,
+    build_kl_sae_deep,
+    build_l1_sae,
+    build_linear,
+    build_plain,
+    build_stacked,
+    list_models,
+)
 
 __version__ = "0.1.0"
 
@@ -12,9 +24,18 @@ __all__ = [
     "Autoencoder",
     "KLSparsity",
     "ParticipationTrace",
+    "build",
     "build_deep_sae",
+    "build_denoising",
+    "build_kl_sae",
+    "build_kl_sae_deep",
+    "build_l1_sae",
+    "build_linear",
+    "build_plain",
+    "build_stacked",
     "datasets",
     "format_sparsity_report",
+    "list_models",
     "reference",
     "regularizers",
     "sparsity_report",

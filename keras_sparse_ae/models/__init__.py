@@ -1,7 +1,28 @@
-"""Autoencoder models and their builders."""
+"""Autoencoder models and their builders (the model zoo)."""
 
 from keras_sparse_ae.models.autoencoder import Autoencoder
 from keras_sparse_ae.models.deep_sae import build_deep_sae
+from keras_sparse_ae.models.denoising import build_denoising
+from keras_sparse_ae.models.kl_sae import build_kl_sae, build_kl_sae_deep
+from keras_sparse_ae.models.l1_sae import build_l1_sae
+from keras_sparse_ae.models.linear import build_linear
 from keras_sparse_ae.models.optimizers import make_optimizer
+from keras_sparse_ae.models.plain import build_plain
+from keras_sparse_ae.models.registry import build, list_models, register_model
+from keras_sparse_ae.models.stacked import build_stacked
 
-__all__ = ["Autoencoder", "build_deep_sae", "make_optimizer"]
+__all__ = [
+    "Autoencoder",
+    "build",
+    "build_deep_sae",
+    "build_denoising",
+    "build_kl_sae",
+    "build_kl_sae_deep",
+    "build_l1_sae",
+    "build_linear",
+    "build_plain",
+    "build_stacked",
+    "list_models",
+    "make_optimizer",
+    "register_model",
+]

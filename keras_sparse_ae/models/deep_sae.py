@@ -1,22 +1,17 @@
 """`build_deep_sae`: lesson 000's deep sparse autoencoder."""
 
-import keras
-
 from keras_sparse_ae import _validation
 from keras_sparse_ae.layers.participation_trace import ParticipationTrace
-from keras_sparse_ae.losses import RECONSTRUCTIONS
-from keras_sparse_ae.models.autoencoder import Autoencoder
 from keras_sparse_ae.models.optimizers import make_optimizer
-
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "elu", "linear")
+from keras_sparse_ae.models.stack import (
+    check_common,
+    compile_autoencoder,
+    mirrored_autoencoder,
+)
 
 #: Learning rates used when `learning_rate=None`: adam's was measured
 #: (bench/deep_sae_defaults.py), sgd_halving's is lesson 000's best.
 LEARNING_RATES = {"adam": 3e-3, "sgd": 1.0, "sgd_halving": 10.0}
-
-#: Training steps run per call into the backend. Results are identical to
-#: one step per call; on 2 CPU cores it saves about 30 % of each epoch.
-STEPS_PER_EXECUTION = 10
 
 
 def build_deep_sae(
@@ -88,66 +83,23 @@ def build_deep_sae(
     >>> model.encoder.output_shape
     (None, 8)
     """
-    input_dim = _validation.check_int("input_dim", input_dim)
+    input_dim, seed = check_common(input_dim, activation, reconstruction, seed)
     hidden = _validation.check_sizes("hidden", hidden)
-    _validation.check_choice("activation", activation, ACTIVATIONS)
-    _validation.check_choice("reconstruction", reconstruction, RECONSTRUCTIONS)
-    if seed is not None:
-        seed = _validation.check_int("seed", seed, low=0)
-    trace_kwargs = dict(
-        sparsity=sparsity,
-        gamma=gamma,
-        alpha_s=alpha_s,
-        alpha_p=alpha_p,
-        alpha_b=alpha_b,
-    )
+    trace_kwargs = dict(sparsity=sparsity, gamma=gamma)
+    trace_kwargs.update(alpha_s=alpha_s, alpha_p=alpha_p, alpha_b=alpha_b)
     # Validates every penalty argument before any layer is made.
     ParticipationTrace(**trace_kwargs)
     if learning_rate is None and isinstance(optimizer, str):
         learning_rate = LEARNING_RATES.get(optimizer)
-    compiled_optimizer = make_optimizer(optimizer, learning_rate)
+    make_optimizer(optimizer, learning_rate)  # validates before building
 
-    sizes = list(hidden) + list(reversed(hidden[:-1]))
-    seeds = _layer_seeds(seed, len(sizes) + 1)
-
-    def block(index, units):
-        name = f"h{index + 1}"
-        return [
-            keras.layers.Dense(
-                units,
-                activation=activation,
-                kernel_initializer=keras.initializers.GlorotUniform(seeds[index]),
-                name=f"{name}_dense",
-            ),
-            ParticipationTrace(**trace_kwargs, name=name),
-        ]
-
-    encoder_layers = [keras.Input((input_dim,), name="x")]
-    for index, units in enumerate(hidden):
-        encoder_layers += block(index, units)
-    decoder_layers = [keras.Input((hidden[-1],), name="code")]
-    for index in range(len(hidden), len(sizes)):
-        decoder_layers += block(index, sizes[index])
-    decoder_layers.append(
-        keras.layers.Dense(
-            input_dim,
-            activation="sigmoid",
-            kernel_initializer=keras.initializers.GlorotUniform(seeds[-1]),
-            name="reconstruction",
-        )
-    )
-    model = Autoencoder(
-        keras.Sequential(encoder_layers, name="encoder"),
-        keras.Sequential(decoder_layers, name="decoder"),
+    model = mirrored_autoencoder(
+        input_dim,
+        hidden,
+        activation=activation,
+        after_hidden=lambda _, name: [ParticipationTrace(**trace_kwargs, name=name)],
         reconstruction=reconstruction,
+        seed=seed,
         name="deep_sae",
     )
-    model.build((None, input_dim))
-    model.compile(optimizer=compiled_optimizer, steps_per_execution=STEPS_PER_EXECUTION)
-    return model
-
-
-def _layer_seeds(seed, count):
-    if seed is None:
-        return [None] * count
-    return [seed * 1000 + i for i in range(count)]
+    return compile_autoencoder(model, optimizer, learning_rate)

@@ -2,8 +2,23 @@
 
 from keras_sparse_ae import _validation
 from keras_sparse_ae.models.deep_sae import build_deep_sae
+from keras_sparse_ae.models.denoising import build_denoising
+from keras_sparse_ae.models.kl_sae import build_kl_sae, build_kl_sae_deep
+from keras_sparse_ae.models.l1_sae import build_l1_sae
+from keras_sparse_ae.models.linear import build_linear
+from keras_sparse_ae.models.plain import build_plain
+from keras_sparse_ae.models.stacked import build_stacked
 
-_BUILDERS = {"deep_sae": build_deep_sae}
+_BUILDERS = {
+    "deep_sae": build_deep_sae,
+    "denoising": build_denoising,
+    "kl_sae": build_kl_sae,
+    "kl_sae_deep": build_kl_sae_deep,
+    "l1_sae": build_l1_sae,
+    "linear": build_linear,
+    "plain": build_plain,
+    "stacked": build_stacked,
+}
 
 
 def register_model(name, builder):

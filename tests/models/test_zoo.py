@@ -1,0 +1,235 @@
+"""The dense zoo models: build by name, parity with NumPy, training, saving."""
+
+import re
+
+import keras
+import numpy as np
+import pytest
+from scipy.linalg import subspace_angles
+from sklearn.decomposition import PCA
+
+import keras_sparse_ae as ksae
+from keras_sparse_ae.datasets import load_digits, load_mnist_5k
+from keras_sparse_ae.reference import l1_autoencoder
+from keras_sparse_ae.reference import models as ref
+
+RTOL = 1e-5
+ATOL = 1e-6
+
+#: Small versions of each dense model, for fast parity and round-trip tests.
+SMALL = {
+    "plain": dict(hidden=(8, 3)),
+    "linear": dict(code_size=3),
+    "stacked": dict(hidden=(8, 3), l2=1e-3),
+    "denoising": dict(hidden=(8, 3)),
+    "kl_sae": dict(hidden=(6,), target=0.2, weight=0.3, l2=1e-3),
+    "kl_sae_deep": dict(hidden=(8, 3)),
+    "l1_sae": dict(code_size=5, beta=0.1),
+    "deep_sae": dict(hidden=(8, 3)),
+}
+
+
+def dense_weights(model):
+    return [
+        tuple(layer.get_weights())
+        for part in (model.encoder, model.decoder)
+        for layer in part.layers
+        if isinstance(layer, keras.layers.Dense)
+    ]
+
+
+def reference_terms(name, model, x):
+    weights = dense_weights(model)
+    if name == "plain":
+        return ref.plain_loss(x, weights, "sigmoid")
+    if name == "linear":
+        return ref.linear_loss(x, weights)
+    if name == "stacked":
+        return ref.plain_loss(x, weights, "elu", l2=1e-3)
+    if name == "denoising":
+        return ref.plain_loss(x, weights, "elu")
+    if name == "kl_sae":
+        return ref.kl_sae_loss(x, weights, target=0.2, weight=0.3, l2=1e-3)
+    if name == "kl_sae_deep":
+        return ref.kl_sae_loss(x, weights, target=0.02, weight=7.5e-5, l2=2.5e-6)
+    if name == "l1_sae":
+        return ref.l1_sae_loss(x, weights, beta=0.1)
+    raise AssertionError(name)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    x, labels = load_mnist_5k()
+    order = np.random.default_rng(0).permutation(len(x))
+    return x[order[:512]], labels[order[:512]]
+
+
+def test_every_model_is_listed_and_builds_from_name_and_input_dim_alone():
+    assert set(SMALL) <= set(ksae.list_models())
+    for name in ksae.list_models():
+        model = ksae.build(name, input_dim=784)
+        assert model.name == name
+        assert model.encoder.name == "encoder" and model.decoder.name == "decoder"
+        assert model.encoder.input_shape == (None, 784)
+        assert model.compiled
+
+
+@pytest.mark.parametrize("name", sorted(set(SMALL) - {"deep_sae"}))
+def test_loss_matches_reference(name, rng):
+    model = ksae.build(name, input_dim=12, seed=0, **SMALL[name])
+    x = rng.random((32, 12)).astype("float32")
+    model.fit(x, batch_size=8, epochs=2, verbose=0)
+    got = model.evaluate(x, batch_size=32, verbose=0, return_dict=True)
+    expected = reference_terms(name, model, x)
+    for key, value in expected.items():
+        if key == "l2_weights":  # Keras adds it to `loss` without a metric
+            assert key not in got
+            continue
+        np.testing.assert_allclose(got[key], value, rtol=RTOL, atol=ATOL, err_msg=key)
+    assert sorted(got) == sorted(k for k in expected if k != "l2_weights")
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_keras_round_trip(name, rng, tmp_path):
+    model = ksae.build(name, input_dim=12, seed=0, **SMALL[name])
+    x = rng.random((24, 12)).astype("float32")
+    model.fit(x, batch_size=8, epochs=1, verbose=0)
+    model.save(tmp_path / f"{name}.keras")
+    loaded = keras.models.load_model(tmp_path / f"{name}.keras", safe_mode=True)
+    np.testing.assert_array_equal(
+        loaded.predict(x, verbose=0), model.predict(x, verbose=0)
+    )
+    assert loaded.evaluate(x, verbose=0) == pytest.approx(model.evaluate(x, verbose=0))
+    for a, b in zip(loaded.weights, model.weights):
+        np.testing.assert_array_equal(
+            keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b)
+        )
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_trains_on_embedded_digits(name, digits):
+    x, _ = digits
+    model = ksae.build(name, input_dim=784, seed=0)
+    history = model.fit(x, batch_size=64, epochs=3, verbose=0)
+    losses = history.history["loss"]
+    assert np.all(np.isfinite(losses))
+    assert losses[-1] < losses[0]
+    assert history.history["reconstruction"][-1] < history.history["reconstruction"][0]
+
+
+def test_linear_autoencoder_finds_the_pca_subspace():
+    x, _ = load_digits()
+    k = 4
+    model = ksae.build("linear", input_dim=64, code_size=k, seed=0, learning_rate=0.005)
+    model.fit(x, batch_size=32, epochs=100, verbose=0)  # measured: 1.4 degrees
+    decoder_kernel = model.decoder.layers[-1].get_weights()[0]  # (k, 64)
+    pca = PCA(k).fit(x)
+    angles = np.degrees(subspace_angles(decoder_kernel.T, pca.components_.T))
+    # Bound: the largest principal angle between the two k-dim subspaces.
+    assert angles.max() < 3.0, angles
+    mse = np.mean((model.predict(x, verbose=0) - x) ** 2)
+    pca_mse = np.mean((pca.inverse_transform(pca.transform(x)) - x) ** 2)
+    assert mse < 1.01 * pca_mse
+
+
+def test_l1_sae_reproduces_lesson_004_worked_example():
+    xin = np.array(
+        [
+            [-0.37035694, -0.34542735, 0.15605706, -0.33053004],
+            [-0.3153002, -0.41249585, 0.30073246, 0.13771319],
+            [-0.30017424, -0.15409659, -0.43102843, 0.38578104],
+            [-0.14914677, -0.4411987, -0.33116959, -0.32483895],
+            [-0.17407847, 0.0946155, -0.48391975, 0.34075492],
+        ]
+    )
+    we = np.array(
+        [
+            [-0.28030543, -0.46140969, -0.18068483],
+            [0.31530074, 0.29354581, -0.30835241],
+            [-0.35849794, -0.12389752, -0.01763293],
+            [0.44245022, -0.4465276, -0.40293482],
+        ]
+    )
+    be = np.array([0.33030961, 0.33221543, -0.32828997])
+    wd = np.array(
+        [
+            [0.42964391, -0.22892199, 0.09340045, 0.25372971],
+            [-0.41209546, -0.23107885, -0.28591832, 0.15998353],
+            [-0.16731707, -0.10630373, -0.15786946, -0.20899463],
+        ]
+    )
+    bd = np.array([0.32558449, 0.31610265, -0.25844944, 0.28249571])
+    model = ksae.build("l1_sae", input_dim=4, code_size=3, beta=0.05)
+    model.set_weights([we, be, wd, bd])
+    expected_out = np.array(
+        [
+            [0.53992624, 0.54127547, 0.40167658, 0.59832582],
+            [0.580101, 0.55012488, 0.42321322, 0.59509962],
+            [0.62155216, 0.52174768, 0.43006826, 0.62407879],
+            [0.55635373, 0.54059637, 0.40857522, 0.60072369],
+            [0.62178687, 0.51694816, 0.42812613, 0.62813387],
+        ]
+    )
+    np.testing.assert_allclose(model.predict(xin, verbose=0), expected_out, atol=1e-6)
+    loss = model.evaluate(xin, batch_size=5, verbose=0, return_dict=True)["loss"]
+    assert loss == pytest.approx(0.5723349282191469, abs=1e-6)
+    assert l1_autoencoder(xin, we, be, wd, bd, beta=0.05)[1] == pytest.approx(
+        0.5723349282191469, abs=1e-12
+    )
+
+
+@pytest.mark.parametrize("noise", ["gaussian", "dropout"])
+def test_denoising_noise_only_while_training(noise, rng):
+    model = ksae.build("denoising", input_dim=12, hidden=(8,), noise=noise, seed=0)
+    x = rng.random((16, 12)).astype("float32")
+    clean = keras.ops.convert_to_numpy(model(x, training=False))
+    np.testing.assert_array_equal(clean, model.predict(x, verbose=0))
+    noisy = keras.ops.convert_to_numpy(model(x, training=True))
+    assert not np.allclose(noisy, clean)
+
+
+def test_kl_models_report_one_kl_term_per_encoder_layer(digits):
+    x, _ = digits
+    model = ksae.build("kl_sae_deep", input_dim=784, seed=0)
+    history = model.fit(x, batch_size=64, epochs=1, verbose=0)
+    assert sorted(history.history) == ["h1_kl", "h2_kl", "loss", "reconstruction"]
+    assert [layer.target for layer in model.penalty_layers] == [0.02, 0.02]
+
+
+def test_unknown_model_lists_the_known_ones():
+    with pytest.raises(ValueError, match="Invalid value for argument `model`") as info:
+        ksae.build("resnet", input_dim=784)
+    for name in ksae.list_models():
+        assert repr(name) in str(info.value)
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+@pytest.mark.parametrize("input_dim", [0, -3, 7.5, "784"])
+def test_invalid_input_dim(name, input_dim):
+    error = ValueError if isinstance(input_dim, int) else TypeError
+    with pytest.raises(error, match="argument `input_dim`"):
+        ksae.build(name, input_dim=input_dim)
+
+
+@pytest.mark.parametrize(
+    "name, kwargs, message",
+    [
+        ("plain", dict(hidden=(0,)), "argument `hidden`"),
+        ("stacked", dict(hidden=(300, -1)), "argument `hidden`"),
+        ("stacked", dict(l2=-1.0), "argument `l2`"),
+        ("linear", dict(code_size=0), "argument `code_size`"),
+        ("linear", dict(code_size=(3,)), "argument `code_size`"),
+        ("l1_sae", dict(code_size=2.5), "argument `code_size`"),
+        ("l1_sae", dict(beta=-0.1), "argument `beta`"),
+        ("kl_sae", dict(target=1.0), "argument `target`"),
+        ("kl_sae", dict(weight=float("nan")), "argument `weight`"),
+        ("denoising", dict(noise="salt"), "argument `noise`"),
+        ("denoising", dict(noise="dropout", noise_level=1.0), "argument `noise_level`"),
+        ("denoising", dict(noise_level=-0.1), "argument `noise_level`"),
+        ("plain", dict(activation="swish"), "argument `activation`"),
+        ("plain", dict(optimizer="lbfgs"), "argument `optimizer`"),
+    ],
+)
+def test_invalid_options(name, kwargs, message):
+    with pytest.raises((ValueError, TypeError), match=re.escape(message)):
+        ksae.build(name, input_dim=784, **kwargs)
