@@ -48,7 +48,7 @@ def hidden_activations(model, x, batch_size=1024):
     for part in (model.encoder, model.decoder):
         layers = [layer for p, layer in pairs if p is part]
         outputs = [layer.output for layer in layers] + [part.layers[-1].output]
-        probes.append((keras.Model(part.inputs, outputs), layers))
+        probes.append((keras.Model(part.inputs[0], outputs), layers))
     # Direct calls in inference mode: no traced predict function per probe.
     for start in range(0, len(x), batch_size):
         values = x[start : start + batch_size]

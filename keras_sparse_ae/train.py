@@ -68,9 +68,14 @@ def code_size(model):
     return int(model.encoder.output_shape[-1])
 
 
+def pca_components(x_train, n_components):
+    """PCA's number of components for a code size: at most the data's rank."""
+    return int(min(n_components, *x_train.shape))
+
+
 def pca_mse(x_train, x_test, n_components):
     """Held-out per-feature MSE of PCA with `n_components`, fitted on train."""
-    n_components = min(n_components, *x_train.shape)
+    n_components = pca_components(x_train, n_components)
     pca = PCA(n_components=n_components, random_state=0).fit(x_train)
     x_hat = pca.inverse_transform(pca.transform(x_test))
     return float(np.mean(np.square(x_hat - x_test)))
@@ -83,23 +88,30 @@ def measure(model, x_train, x_test):
         "heldout_mse": float(np.mean(np.square(x_hat - x_test))),
         "pca_mse": pca_mse(x_train, x_test, code_size(model)),
         "code_size": code_size(model),
+        "pca_components": pca_components(x_train, code_size(model)),
         "sparsity_report": sparsity_report(model, x_test),
     }
 
 
 def summary_table(metrics):
     """Short text summary: held-out MSE beside PCA, then the sparsity table."""
-    ratio = metrics["heldout_mse"] / metrics["pca_mse"]
-    lines = [
-        f"held-out MSE per pixel : {metrics['heldout_mse']:.5f}",
-        f"PCA ({metrics['code_size']} components)   : {metrics['pca_mse']:.5f}"
-        f"   (model / PCA = {ratio:.3f})",
+    pca = metrics["pca_mse"]
+    ratio = f"{metrics['heldout_mse'] / pca:.3f}" if pca > 1e-12 else "n/a"
+    rows = [
+        ("held-out MSE per pixel", f"{metrics['heldout_mse']:.5f}"),
+        (
+            f"PCA, {metrics['pca_components']} components",
+            f"{pca:.5f}   (model / PCA = {ratio}; code size {metrics['code_size']})",
+        ),
     ]
     if "train_seconds" in metrics:
-        lines.append(
-            f"training time          : {metrics['train_seconds']:.1f} s "
-            f"({metrics['epochs']} epochs)"
+        rows.append(
+            (
+                "training time",
+                f"{metrics['train_seconds']:.1f} s ({metrics['epochs']} epochs)",
+            )
         )
+    lines = [f"{label:<24}: {value}" for label, value in rows]
     lines += ["", format_sparsity_report(metrics["sparsity_report"])]
     return "\n".join(lines)
 

@@ -16,6 +16,7 @@ from hypothesis import given, seed
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from layer_checks import run_layer_checks
+from lesson_004 import BD, BE, BETA, LOSS, WD, WE, XIN
 
 from keras_sparse_ae import ActivityRegularizer, reference
 from keras_sparse_ae.losses import mse
@@ -132,32 +133,7 @@ def test_hand_values(kind, reduction, expected):
 def test_lesson_004_worked_example():
     # relu encoder, ActivityRegularizer(l1, 0.05, mean) on the code, sigmoid
     # decoder: MSE + the added loss is lesson 004's loss.
-    x = np.array(
-        [
-            [-0.37035694, -0.34542735, 0.15605706, -0.33053004],
-            [-0.3153002, -0.41249585, 0.30073246, 0.13771319],
-            [-0.30017424, -0.15409659, -0.43102843, 0.38578104],
-            [-0.14914677, -0.4411987, -0.33116959, -0.32483895],
-            [-0.17407847, 0.0946155, -0.48391975, 0.34075492],
-        ]
-    )
-    we = np.array(
-        [
-            [-0.28030543, -0.46140969, -0.18068483],
-            [0.31530074, 0.29354581, -0.30835241],
-            [-0.35849794, -0.12389752, -0.01763293],
-            [0.44245022, -0.4465276, -0.40293482],
-        ]
-    )
-    be = np.array([0.33030961, 0.33221543, -0.32828997])
-    wd = np.array(
-        [
-            [0.42964391, -0.22892199, 0.09340045, 0.25372971],
-            [-0.41209546, -0.23107885, -0.28591832, 0.15998353],
-            [-0.16731707, -0.10630373, -0.15786946, -0.20899463],
-        ]
-    )
-    bd = np.array([0.32558449, 0.31610265, -0.25844944, 0.28249571])
+    x, we, be, wd, bd = XIN, WE, BE, WD, BD
     model = keras.Sequential(
         [
             keras.Input((4,)),
@@ -173,8 +149,8 @@ def test_lesson_004_worked_example():
         to_numpy(sum(model.losses))
     )
     # float32 weights and inputs: ~1e-7 relative error on each product.
-    np.testing.assert_allclose(loss, 0.5723349282191469, rtol=1e-6)
-    expected_out, expected_loss = reference.l1_autoencoder(x, we, be, wd, bd, 0.05)
+    np.testing.assert_allclose(loss, LOSS, rtol=1e-6)
+    expected_out, expected_loss = reference.l1_autoencoder(x, we, be, wd, bd, BETA)
     np.testing.assert_allclose(to_numpy(out), expected_out, atol=1e-6)
     np.testing.assert_allclose(loss, expected_loss, rtol=1e-6)
 

@@ -5,6 +5,7 @@ import re
 import keras
 import numpy as np
 import pytest
+from lesson_004 import BD, BE, BETA, LOSS, WD, WE, XIN, XOUT
 from scipy.linalg import subspace_angles
 from sklearn.decomposition import PCA
 
@@ -133,48 +134,13 @@ def test_linear_autoencoder_finds_the_pca_subspace():
 
 
 def test_l1_sae_reproduces_lesson_004_worked_example():
-    xin = np.array(
-        [
-            [-0.37035694, -0.34542735, 0.15605706, -0.33053004],
-            [-0.3153002, -0.41249585, 0.30073246, 0.13771319],
-            [-0.30017424, -0.15409659, -0.43102843, 0.38578104],
-            [-0.14914677, -0.4411987, -0.33116959, -0.32483895],
-            [-0.17407847, 0.0946155, -0.48391975, 0.34075492],
-        ]
-    )
-    we = np.array(
-        [
-            [-0.28030543, -0.46140969, -0.18068483],
-            [0.31530074, 0.29354581, -0.30835241],
-            [-0.35849794, -0.12389752, -0.01763293],
-            [0.44245022, -0.4465276, -0.40293482],
-        ]
-    )
-    be = np.array([0.33030961, 0.33221543, -0.32828997])
-    wd = np.array(
-        [
-            [0.42964391, -0.22892199, 0.09340045, 0.25372971],
-            [-0.41209546, -0.23107885, -0.28591832, 0.15998353],
-            [-0.16731707, -0.10630373, -0.15786946, -0.20899463],
-        ]
-    )
-    bd = np.array([0.32558449, 0.31610265, -0.25844944, 0.28249571])
-    model = ksae.build("l1_sae", input_dim=4, code_size=3, beta=0.05)
-    model.set_weights([we, be, wd, bd])
-    expected_out = np.array(
-        [
-            [0.53992624, 0.54127547, 0.40167658, 0.59832582],
-            [0.580101, 0.55012488, 0.42321322, 0.59509962],
-            [0.62155216, 0.52174768, 0.43006826, 0.62407879],
-            [0.55635373, 0.54059637, 0.40857522, 0.60072369],
-            [0.62178687, 0.51694816, 0.42812613, 0.62813387],
-        ]
-    )
-    np.testing.assert_allclose(model.predict(xin, verbose=0), expected_out, atol=1e-6)
-    loss = model.evaluate(xin, batch_size=5, verbose=0, return_dict=True)["loss"]
-    assert loss == pytest.approx(0.5723349282191469, abs=1e-6)
-    assert l1_autoencoder(xin, we, be, wd, bd, beta=0.05)[1] == pytest.approx(
-        0.5723349282191469, abs=1e-12
+    model = ksae.build("l1_sae", input_dim=4, code_size=3, beta=BETA)
+    model.set_weights([WE, BE, WD, BD])
+    np.testing.assert_allclose(model.predict(XIN, verbose=0), XOUT, atol=1e-6)
+    loss = model.evaluate(XIN, batch_size=5, verbose=0, return_dict=True)["loss"]
+    assert loss == pytest.approx(LOSS, abs=1e-6)
+    assert l1_autoencoder(XIN, WE, BE, WD, BD, beta=BETA)[1] == pytest.approx(
+        LOSS, abs=1e-12
     )
 
 
