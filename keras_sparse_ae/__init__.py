@@ -1,7 +1,12 @@
 """Sparse autoencoders for Keras 3: layers, models, reference and tools."""
 
 from keras_sparse_ae import datasets, reference, regularizers
-from keras_sparse_ae.layers import ActivityRegularizer, KLSparsity, ParticipationTrace
+from keras_sparse_ae.layers import (
+    ActivityRegularizer,
+    GaussianSampling,
+    KLSparsity,
+    ParticipationTrace,
+)
 from keras_sparse_ae.metrics import format_sparsity_report, sparsity_report
 from keras_sparse_ae.models import (
     Autoencoder,
@@ -14,14 +19,17 @@ from keras_sparse_ae.models import (
     build_linear,
     build_plain,
     build_stacked,
+    build_vae,
     list_models,
 )
+from keras_sparse_ae.models.vae import VariationalAutoencoder
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ActivityRegularizer",
     "Autoencoder",
+    "GaussianSampling",
     "KLSparsity",
     "ParticipationTrace",
     "build",
@@ -33,10 +41,12 @@ __all__ = [
     "build_linear",
     "build_plain",
     "build_stacked",
+    "build_vae",
     "datasets",
     "format_sparsity_report",
     "list_models",
     "reference",
     "regularizers",
     "sparsity_report",
+    "VariationalAutoencoder",
 ]

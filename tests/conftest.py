@@ -25,3 +25,15 @@ def _seed_and_clear():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture
+def mixed_float16():
+    """Runs a test under the `mixed_float16` dtype policy, then restores it."""
+    previous = keras.mixed_precision.dtype_policy()
+    keras.mixed_precision.set_dtype_policy("mixed_float16")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_dtype_policy(previous)
+    assert keras.mixed_precision.dtype_policy().name == previous.name

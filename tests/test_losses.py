@@ -9,19 +9,15 @@ import tensorflow as tf
 from hypothesis import given, seed
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from penalty_checks import MAX_BATCH, RTOL, SMALLEST_NORMAL, U, to_float
+from penalty_checks import MAX_UNITS as MAX_FEATURES
 
 from keras_sparse_ae import losses, reference
 
 # === Tolerances ===
-
-U = 2.0**-24  # float32 unit roundoff
-MAX_BATCH, MAX_FEATURES = 16, 12
-N_MAX = MAX_BATCH * MAX_FEATURES
-
-# Every summand of the MSE and of the BCE has one sign, so a float32 mean of
-# n <= N_MAX of them is within (n - 1) U relatively; the subtraction, the
-# square or the log's argument add a few U: RTOL ~= 1.2e-5.
-RTOL = (N_MAX + 8) * U
+#
+# Every summand of the MSE and of the BCE has one sign, so the shared RTOL
+# (tests/penalty_checks.py) bounds their float32 means.
 
 # The logs of the BCE: rounding their argument (1 - x_hat, and the clip
 # bounds) shifts each log by <= U absolutely, the log itself by <= U more;
@@ -39,7 +35,7 @@ EPSILON = 1e-7
 # TensorFlow flushes float32 subnormals to 0 on CPU: an input or a square
 # below the smallest normal, 2**-126, may become 0, which moves a mean by
 # less than 2**-126.
-UNDERFLOW_ATOL = 2.0**-126
+UNDERFLOW_ATOL = SMALLEST_NORMAL
 
 # float64 inputs are computed in float64: agreement to a few EPS64.
 RTOL64 = 1e-12
@@ -49,10 +45,6 @@ def bce_atol(x, x_hat):
     x, x_hat = np.asarray(x, np.float64), np.asarray(x_hat, np.float64)
     clipped_high = x_hat > 1.0 - EPSILON
     return BCE_ATOL + np.mean((1.0 - x) * clipped_high) * CLIP_SHIFT
-
-
-def to_float(x):
-    return float(keras.ops.convert_to_numpy(x))
 
 
 @st.composite

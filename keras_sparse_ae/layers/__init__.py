@@ -1,8 +1,15 @@
 """Sparsity layers: identity layers that add penalties on their input."""
 
 from keras_sparse_ae.layers.activity_regularizer import ActivityRegularizer
+from keras_sparse_ae.layers.gaussian_sampling import GaussianSampling
 from keras_sparse_ae.layers.kl_sparsity import KLSparsity
 from keras_sparse_ae.layers.participation_trace import ParticipationTrace
 from keras_sparse_ae.layers.penalty_layer import PenaltyLayer
 
-__all__ = ["ActivityRegularizer", "KLSparsity", "ParticipationTrace", "PenaltyLayer"]
+__all__ = [
+    "ActivityRegularizer",
+    "GaussianSampling",
+    "KLSparsity",
+    "ParticipationTrace",
+    "PenaltyLayer",
+]

@@ -10,6 +10,19 @@ KINDS = ("l1", "l2")
 REDUCTIONS = ("mean", "sum")
 
 
+def check_activity_arguments(kind, weight, reduction):
+    """Validate `ActivityRegularizer`/`ActivityPenalty` arguments.
+
+    Returns the cleaned `(kind, weight, reduction)`; raises `TypeError` or
+    `ValueError` with `_validation`'s messages.
+    """
+    return (
+        _validation.check_choice("kind", kind, KINDS),
+        _validation.check_weight("weight", weight),
+        _validation.check_choice("reduction", reduction, REDUCTIONS),
+    )
+
+
 @keras.saving.register_keras_serializable(package="keras_sparse_ae")
 class ActivityRegularizer(PenaltyLayer):
     """Identity layer that adds an L1 or L2 penalty on its input.
@@ -41,9 +54,9 @@ class ActivityRegularizer(PenaltyLayer):
 
     def __init__(self, kind="l1", weight=0.01, reduction="mean", **kwargs):
         super().__init__(**kwargs)
-        self.kind = _validation.check_choice("kind", kind, KINDS)
-        self.weight = _validation.check_weight("weight", weight)
-        self.reduction = _validation.check_choice("reduction", reduction, REDUCTIONS)
+        self.kind, self.weight, self.reduction = check_activity_arguments(
+            kind, weight, reduction
+        )
 
     @property
     def penalty_terms(self):

@@ -9,6 +9,21 @@ from keras_sparse_ae.losses import KL_EPSILON, kl_sparsity_penalty
 REDUCTIONS = ("sum", "mean")
 
 
+def check_kl_arguments(target, weight, reduction):
+    """Validate `KLSparsity`/`KLSparsityPenalty` arguments.
+
+    Returns the cleaned `(target, weight, reduction)`; raises `TypeError` or
+    `ValueError` with `_validation`'s messages.
+    """
+    return (
+        _validation.check_float(
+            "target", target, 0.0, 1.0, low_open=True, high_open=True
+        ),
+        _validation.check_weight("weight", weight),
+        _validation.check_choice("reduction", reduction, REDUCTIONS),
+    )
+
+
 @keras.saving.register_keras_serializable(package="keras_sparse_ae")
 class KLSparsity(PenaltyLayer):
     """Identity layer that pulls each unit's mean activity towards `target`.
@@ -43,11 +58,9 @@ class KLSparsity(PenaltyLayer):
 
     def __init__(self, target=0.1, weight=0.2, reduction="sum", **kwargs):
         super().__init__(**kwargs)
-        self.target = _validation.check_float(
-            "target", target, 0.0, 1.0, low_open=True, high_open=True
+        self.target, self.weight, self.reduction = check_kl_arguments(
+            target, weight, reduction
         )
-        self.weight = _validation.check_weight("weight", weight)
-        self.reduction = _validation.check_choice("reduction", reduction, REDUCTIONS)
 
     @property
     def penalty_terms(self):

@@ -10,6 +10,7 @@ from keras_sparse_ae.models.optimizers import make_optimizer
 from keras_sparse_ae.models.plain import build_plain
 from keras_sparse_ae.models.registry import build, list_models, register_model
 from keras_sparse_ae.models.stacked import build_stacked
+from keras_sparse_ae.models.vae import VariationalAutoencoder, build_vae
 
 __all__ = [
     "Autoencoder",
@@ -25,4 +26,6 @@ __all__ = [
     "list_models",
     "make_optimizer",
     "register_model",
+    "VariationalAutoencoder",
+    "build_vae",
 ]

@@ -1,6 +1,7 @@
 """`Autoencoder`: the unsupervised model every builder returns."""
 
 import collections.abc
+import copy
 import types
 
 import keras
@@ -160,7 +161,8 @@ class Autoencoder(keras.Model):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        config = dict(config)
+        # Keras pops entries from nested configs while rebuilding them.
+        config = copy.deepcopy(config)
         for part in ("encoder", "decoder"):
             config[part] = keras.saving.deserialize_keras_object(
                 config[part], custom_objects=custom_objects

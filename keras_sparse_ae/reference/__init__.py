@@ -3,6 +3,7 @@
 The tests check the Keras layers and models against these functions.
 """
 
+from keras_sparse_ae.reference import models, vae
 from keras_sparse_ae.reference.forward import dense, dense_stack, l1_autoencoder
 from keras_sparse_ae.reference.losses import (
     activity_penalty,
@@ -31,6 +32,7 @@ __all__ = [
     "l1_autoencoder",
     "l2_loss_per_input",
     "layer_sparsity_penalty",
+    "models",
     "mse",
     "participation_penalty",
     "participation_trace_penalties",
@@ -39,4 +41,5 @@ __all__ = [
     "shifted_sigmoid",
     "sigmoid_shift",
     "trace_update",
+    "vae",
 ]

@@ -2,8 +2,7 @@
 
 import keras
 
-from keras_sparse_ae import _validation
-from keras_sparse_ae.layers.activity_regularizer import KINDS, REDUCTIONS
+from keras_sparse_ae.layers.activity_regularizer import check_activity_arguments
 from keras_sparse_ae.losses import activity_penalty
 
 
@@ -37,9 +36,9 @@ class ActivityPenalty(keras.regularizers.Regularizer):
     """
 
     def __init__(self, kind="l1", weight=0.01, reduction="mean"):
-        self.kind = _validation.check_choice("kind", kind, KINDS)
-        self.weight = _validation.check_weight("weight", weight)
-        self.reduction = _validation.check_choice("reduction", reduction, REDUCTIONS)
+        self.kind, self.weight, self.reduction = check_activity_arguments(
+            kind, weight, reduction
+        )
 
     def __call__(self, x):
         return self.weight * activity_penalty(x, self.kind, self.reduction)

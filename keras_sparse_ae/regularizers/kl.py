@@ -2,8 +2,7 @@
 
 import keras
 
-from keras_sparse_ae import _validation
-from keras_sparse_ae.layers.kl_sparsity import REDUCTIONS
+from keras_sparse_ae.layers.kl_sparsity import check_kl_arguments
 from keras_sparse_ae.losses import KL_EPSILON, kl_sparsity_penalty
 
 
@@ -37,11 +36,9 @@ class KLSparsityPenalty(keras.regularizers.Regularizer):
     """
 
     def __init__(self, target=0.1, weight=0.2, reduction="sum"):
-        self.target = _validation.check_float(
-            "target", target, 0.0, 1.0, low_open=True, high_open=True
+        self.target, self.weight, self.reduction = check_kl_arguments(
+            target, weight, reduction
         )
-        self.weight = _validation.check_weight("weight", weight)
-        self.reduction = _validation.check_choice("reduction", reduction, REDUCTIONS)
 
     def __call__(self, x):
         return self.weight * kl_sparsity_penalty(

@@ -7,7 +7,6 @@ mixed precision, argument checks and the standard layer checks.
 
 import functools
 import math
-import re
 
 import keras
 import numpy as np
@@ -17,23 +16,32 @@ from hypothesis import given, seed
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from layer_checks import run_layer_checks, tiny_autoencoder
+from penalty_checks import (
+    MAX_BATCH,
+    MAX_UNITS,
+    MIXED_RTOL,
+    PARTICIPATION_MAX_PENALTY,
+    RTOL,
+    UNIT_EDGE_INPUTS,
+    UNIT_OPEN,
+    WEIGHT,
+    U,
+    assert_finite_penalty_and_gradient,
+    assert_rejects_non_2d_input,
+    backend_dtype,
+    numeric_gradient,
+    penalty_and_gradient,
+    raises_exactly,
+    to_numpy,
+    type_error,
+    underflow_atol,
+    value_error,
+    weights,
+)
 
 from keras_sparse_ae import ParticipationTrace, reference
 
-# === Tolerances ===
-#
-# The layer computes in float32, the reference in float64. Bounds below are
-# worst cases derived from the float32 unit roundoff U = 2**-24 for the
-# largest input the strategies draw (16 x 12 = 192 values).
-
-U = 2.0**-24
-MAX_BATCH, MAX_UNITS = 16, 12
-N_MAX = MAX_BATCH * MAX_UNITS
-
-# A float32 mean of n terms of one sign is within (n - 1) U relatively of
-# the exact mean; a handful of elementwise roundings and the final product
-# by the weight add a few U more. 8 U of headroom: RTOL ~= 1.2e-5.
-RTOL = (N_MAX + 8) * U
+# === Tolerances (the shared ones: tests/penalty_checks.py) ===
 
 # The trace update `gamma * t + (1 - gamma) * mean_i h_i` stays within [0, 1];
 # the batch mean is off by at most MAX_BATCH * U and the products, the sum
@@ -42,22 +50,6 @@ TRACE_ATOL = (MAX_BATCH + 4) * U
 
 # float64 rounding unit: bounds the reference's own error.
 EPS64 = 2.0**-52
-
-# TensorFlow flushes float32 subnormals to 0 on CPU: an input, square,
-# product or weight below the smallest normal, 2**-126, may become 0. At most
-# N_MAX such values enter a term (then times its weight), and a flushed
-# weight drops weight * penalty < 2**-126 * MAX_PENALTY:
-# each term is <= 1 before its weight.
-MAX_PENALTY = 1.0
-
-
-def underflow_atol(weight):
-    return 2.0**-126 * (weight * N_MAX + MAX_PENALTY)
-
-
-# Mixed precision: the penalties are float32 but computed from the
-# float16-rounded input, compared with the reference on that same input.
-MIXED_RTOL = 1e-3
 
 
 def sparsity_atol(h, alpha_s, sparsity):
@@ -112,10 +104,6 @@ def term_atols(h, sparsity, gamma, alpha_s, alpha_p, k):
     }
 
 
-def to_numpy(x):
-    return keras.ops.convert_to_numpy(x)
-
-
 def penalties(layer):
     return {term: float(to_numpy(v)) for term, v in layer.penalty_values.items()}
 
@@ -149,7 +137,8 @@ def assert_matches_reference(layer, h, trace0, kwargs):
             actual[term],
             value,
             rtol=RTOL,
-            atol=atols[term] + underflow_atol(kwargs[WEIGHT_OF[term]]),
+            atol=atols[term]
+            + underflow_atol(kwargs[WEIGHT_OF[term]], PARTICIPATION_MAX_PENALTY),
             err_msg=term,
         )
     return expected_trace
@@ -172,7 +161,7 @@ def activations_and_trace(draw):
     return h, trace
 
 
-alphas = st.one_of(st.just(0.0), st.floats(0.0, 100.0))
+alphas = weights
 hyperparameters = st.fixed_dictionaries(
     {
         "sparsity": st.floats(0.05, 0.95, exclude_min=True, exclude_max=True),
@@ -224,22 +213,7 @@ def test_participation_hand_value():
 
 # === Edge cases ===
 
-EDGE_INPUTS = {
-    "zeros": np.zeros((4, 3), np.float32),
-    "ones": np.ones((4, 3), np.float32),
-    "batch_of_one": np.array([[0.1, 0.9, 0.5, 0.0, 1.0]], np.float32),
-    "one_unit": np.array([[0.2], [0.7], [1.0], [0.0]], np.float32),
-    "one_value": np.array([[0.3]], np.float32),
-}
-
-
-def penalty_and_gradient(layer, h, training=True):
-    """Sum of the layer's penalties and its gradient w.r.t. the input."""
-    var = tf.Variable(h)
-    with tf.GradientTape() as tape:
-        layer(var, training=training)
-        total = tf.add_n(layer.losses)
-    return total.numpy(), tape.gradient(total, var).numpy()
+EDGE_INPUTS = UNIT_EDGE_INPUTS
 
 
 @pytest.mark.parametrize("name", sorted(EDGE_INPUTS))
@@ -255,10 +229,7 @@ def test_edge_inputs_match_reference(name):
 def test_edge_inputs_finite_values_and_gradients(name):
     h = EDGE_INPUTS[name]
     layer = ParticipationTrace(**FULL_CONFIG)
-    total, grad = penalty_and_gradient(layer, h)
-    assert np.isfinite(total)
-    assert grad.shape == h.shape
-    assert np.all(np.isfinite(grad))
+    assert_finite_penalty_and_gradient(layer, h, training=True)
 
 
 def test_saturated_sigmoid_finite_values_and_gradients():
@@ -290,14 +261,7 @@ def test_gradient_matches_reference_finite_differences(rng):
         terms, _ = reference.participation_trace_penalties(x, trace0, **FULL_CONFIG)
         return sum(terms.values())
 
-    step = 1e-6
-    numeric = np.zeros(h.shape)
-    h64 = h.astype(np.float64)
-    for index in np.ndindex(h.shape):
-        up, down = h64.copy(), h64.copy()
-        up[index] += step
-        down[index] -= step
-        numeric[index] = (reference_total(up) - reference_total(down)) / (2 * step)
+    numeric = numeric_gradient(reference_total, h, step=1e-6)
     np.testing.assert_allclose(grad, numeric, rtol=1e-3, atol=1e-6)
 
 
@@ -445,18 +409,8 @@ def test_layer_checks(tmp_path, kwargs):
 # === Mixed precision ===
 
 
-@pytest.fixture
-def mixed_float16():
-    previous = keras.mixed_precision.dtype_policy()
-    keras.mixed_precision.set_dtype_policy("mixed_float16")
-    try:
-        yield
-    finally:
-        keras.mixed_precision.set_dtype_policy(previous)
-    assert keras.mixed_precision.dtype_policy().name == previous.name
-
-
-def test_mixed_float16(mixed_float16, rng):
+@pytest.mark.usefixtures("mixed_float16")
+def test_mixed_float16(rng):
     h = rng.random((16, 6)).astype(np.float32)
     trace0 = rng.random(6).astype(np.float32)
     kwargs = dict(
@@ -483,23 +437,8 @@ def test_mixed_float16(mixed_float16, rng):
     np.testing.assert_allclose(to_numpy(layer.trace), expected_trace, atol=TRACE_ATOL)
 
 
-def backend_dtype(x):
-    return keras.backend.standardize_dtype(x.dtype)
-
-
 # === Argument checks ===
 
-
-def value_error(name, expected, received):
-    return (
-        ValueError,
-        f"Invalid value for argument `{name}`. Expected {expected}. "
-        f"Received: {name}={received}",
-    )
-
-
-UNIT_OPEN = "a float in (0, 1)"
-WEIGHT = "a finite float >= 0"
 
 ARGUMENT_ERRORS = [
     ({"sparsity": 0}, *value_error("sparsity", UNIT_OPEN, "0.0")),
@@ -508,27 +447,12 @@ ARGUMENT_ERRORS = [
     ({"sparsity": -0.1}, *value_error("sparsity", UNIT_OPEN, "-0.1")),
     ({"sparsity": float("nan")}, *value_error("sparsity", UNIT_OPEN, "nan")),
     ({"sparsity": float("inf")}, *value_error("sparsity", UNIT_OPEN, "inf")),
-    (
-        {"sparsity": "0.5"},
-        TypeError,
-        "Invalid type for argument `sparsity`. Expected a float in (0, 1). "
-        "Received: sparsity='0.5' of type str",
-    ),
-    (
-        {"sparsity": True},
-        TypeError,
-        "Invalid type for argument `sparsity`. Expected a float in (0, 1). "
-        "Received: sparsity=True of type bool",
-    ),
+    ({"sparsity": "0.5"}, *type_error("sparsity", UNIT_OPEN, "'0.5'", "str")),
+    ({"sparsity": True}, *type_error("sparsity", UNIT_OPEN, "True", "bool")),
     ({"gamma": 1.0}, *value_error("gamma", "a float in [0, 1)", "1.0")),
     ({"gamma": -0.1}, *value_error("gamma", "a float in [0, 1)", "-0.1")),
     ({"gamma": float("nan")}, *value_error("gamma", "a float in [0, 1)", "nan")),
-    (
-        {"gamma": None},
-        TypeError,
-        "Invalid type for argument `gamma`. Expected a float in [0, 1). "
-        "Received: gamma=None of type NoneType",
-    ),
+    ({"gamma": None}, *type_error("gamma", "a float in [0, 1)", "None", "NoneType")),
     ({"k": 0}, *value_error("k", "a float > 0", "0.0")),
     ({"k": -5.0}, *value_error("k", "a float > 0", "-5.0")),
     ({"k": float("inf")}, *value_error("k", "a float > 0", "inf")),
@@ -548,19 +472,13 @@ ARGUMENT_ERRORS = [
 
 @pytest.mark.parametrize("kwargs, error, message", ARGUMENT_ERRORS)
 def test_argument_errors(kwargs, error, message):
-    with pytest.raises(error, match=f"^{re.escape(message)}$"):
+    with raises_exactly(error, message):
         ParticipationTrace(**kwargs)
 
 
 @pytest.mark.parametrize("shape", [(2, 3, 4), (3,), (1, 2, 3, 4)])
 def test_rejects_non_2d_input(shape):
-    layer = ParticipationTrace(name="pt")
-    message = (
-        "Invalid input shape for layer `pt` (ParticipationTrace). Expected a 2-D "
-        f"input (batch, units). Received: input_shape={shape}"
-    )
-    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
-        layer(np.zeros(shape, np.float32))
+    assert_rejects_non_2d_input(ParticipationTrace(name="pt"), shape)
 
 
 def test_rejects_unknown_units():
@@ -569,5 +487,5 @@ def test_rejects_unknown_units():
         "Invalid input shape for layer `pt`. Expected a known number of units. "
         "Received: input_shape=(None, None)"
     )
-    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+    with raises_exactly(ValueError, message):
         layer(keras.Input((None,)))

@@ -12,6 +12,7 @@ from hypothesis import given, seed
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from lesson_004 import BD, BE, LOSS, WD, WE, XIN, XOUT
+from penalty_checks import kl
 
 from keras_sparse_ae import reference
 
@@ -122,10 +123,6 @@ def test_activity_penalty_hand_values():
     assert reference.activity_penalty(h, "l1", 0.5, "sum") == 2.0
     assert reference.activity_penalty(h, "l2") == 1.5
     assert reference.activity_penalty(h, "l2", 2.0, "sum") == 12.0
-
-
-def kl(r, q):
-    return r * math.log(r / q) + (1 - r) * math.log((1 - r) / (1 - q))
 
 
 @pytest.mark.parametrize("target", [0.02, 0.1, 0.5, 0.9])

@@ -5,121 +5,54 @@ checks, and the batch-size scaling Keras 3.15 applies to
 `activity_regularizer=` (which the layer twins do not).
 """
 
-import re
-
 import keras
 import numpy as np
 import pytest
 from hypothesis import given, seed
-from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
+from penalty_checks import (
+    ACTIVITY_ARGUMENT_ERRORS,
+    ACTIVITY_ARGUMENTS,
+    ACTIVITY_MAX_PENALTY,
+    DENSE_RTOL,
+    KL_ARGUMENT_ERRORS,
+    KL_ARGUMENTS,
+    RTOL,
+    activations,
+    kl_atol,
+    raises_exactly,
+    to_float,
+    underflow_atol,
+)
 
 from keras_sparse_ae import ActivityRegularizer, KLSparsity, reference
 from keras_sparse_ae.regularizers import ActivityPenalty, KLSparsityPenalty
 
-# === Tolerances (see tests/layers/ for the derivations) ===
-
-U = 2.0**-24  # float32 unit roundoff
-MAX_BATCH, MAX_UNITS = 16, 12
-N_MAX = MAX_BATCH * MAX_UNITS
-
-# Sums/means of <= N_MAX float32 terms of one sign: (n - 1) U relatively,
-# plus a few elementwise roundings.
-RTOL = (N_MAX + 8) * U
-
-# TensorFlow flushes float32 subnormals to 0 on CPU: an input, square,
-# product or weight below the smallest normal, 2**-126, may become 0. At most
-# N_MAX such values enter a term (then times its weight), and a flushed
-# weight drops weight * penalty < 2**-126 * MAX_PENALTY:
-# the penalties are at most 192 * 9 (L2 sum) < 2**11.
-MAX_PENALTY = 2.0**11
-
-
-def underflow_atol(weight):
-    return 2.0**-126 * (weight * N_MAX + MAX_PENALTY)
-
-
-# Through a float32 Dense layer: each pre-activation is off by <= d U sum|x w|
-# (~1e-7 here), the sigmoid halves it at least; the penalties' relative
-# sensitivity to h is O(1) away from rho == target, hence 1e-5.
-DENSE_RTOL = 1e-5
-
-
-def kl_atol(h, target, weight, reduction):
-    """Bound on |float32 - float64| for the KL penalty (see test_kl_sparsity).
-
-    rho_j is off by d_rho = (batch + 1) U rho_j + U (the mean, and the clip
-    bound 1 - 1e-6 rounded to float32), which moves unit j's KL by
-    t d_rho / rho + (1 - t) d_rho / (1 - rho); logs, products and the sum
-    over units add (units + 4) U relatively to the two terms' magnitudes.
-    """
-    h = np.asarray(h, np.float64)
-    batch, units = h.shape
-    rho = np.clip(h.mean(axis=0), 1e-6, 1 - 1e-6)
-    d_rho = (batch + 1) * U * rho + U
-    first = target * np.log(target / rho)
-    second = (1 - target) * np.log((1 - target) / (1 - rho))
-    per_unit = (
-        target * d_rho / rho
-        + (1 - target) * d_rho / (1 - rho)
-        + (units + 4) * U * (np.abs(first) + np.abs(second) + 1.0)
-    )
-    total = per_unit.sum() if reduction == "sum" else per_unit.mean()
-    return weight * total + underflow_atol(weight)
-
-
-def to_float(x):
-    return float(keras.ops.convert_to_numpy(x))
-
+# Tolerances: the float32 bounds of tests/penalty_checks.py.
 
 # === Parity with the reference ===
 
 
-def activations(low, high):
-    @st.composite
-    def strategy(draw):
-        batch = draw(st.integers(1, MAX_BATCH))
-        units = draw(st.integers(1, MAX_UNITS))
-        elements = st.floats(low, high, width=32)
-        return draw(arrays(np.float32, (batch, units), elements=elements))
-
-    return strategy()
-
-
-weights = st.one_of(st.just(0.0), st.floats(0.0, 100.0))
+def assert_scalar_matches(value, expected, atol):
+    assert keras.ops.shape(value) == ()
+    np.testing.assert_allclose(to_float(value), expected, rtol=RTOL, atol=atol)
 
 
 @seed(11)
-@given(
-    h=activations(-3.0, 3.0),
-    kind=st.sampled_from(["l1", "l2"]),
-    weight=weights,
-    reduction=st.sampled_from(["mean", "sum"]),
-)
+@given(h=activations(-3.0, 3.0), **ACTIVITY_ARGUMENTS)
 def test_activity_penalty_matches_reference(h, kind, weight, reduction):
-    value = ActivityPenalty(kind=kind, weight=weight, reduction=reduction)(h)
-    assert keras.ops.shape(value) == ()
-    expected = reference.activity_penalty(h, kind, weight, reduction)
-    np.testing.assert_allclose(
-        to_float(value), expected, rtol=RTOL, atol=underflow_atol(weight)
+    assert_scalar_matches(
+        ActivityPenalty(kind=kind, weight=weight, reduction=reduction)(h),
+        reference.activity_penalty(h, kind, weight, reduction),
+        atol=underflow_atol(weight, ACTIVITY_MAX_PENALTY),
     )
 
 
 @seed(12)
-@given(
-    h=activations(0.0, 1.0),
-    target=st.floats(0.01, 0.99, exclude_min=True, exclude_max=True),
-    weight=weights,
-    reduction=st.sampled_from(["sum", "mean"]),
-)
+@given(h=activations(0.0, 1.0), **KL_ARGUMENTS)
 def test_kl_penalty_matches_reference(h, target, weight, reduction):
-    value = KLSparsityPenalty(target=target, weight=weight, reduction=reduction)(h)
-    assert keras.ops.shape(value) == ()
-    expected = reference.kl_sparsity_penalty(h, target, weight, reduction)
-    np.testing.assert_allclose(
-        to_float(value),
-        expected,
-        rtol=RTOL,
+    assert_scalar_matches(
+        KLSparsityPenalty(target=target, weight=weight, reduction=reduction)(h),
+        reference.kl_sparsity_penalty(h, target, weight, reduction),
         atol=kl_atol(h, target, weight, reduction),
     )
 
@@ -293,81 +226,15 @@ def test_layer_twin_is_not_divided(_, make_layer, penalty, batch_size):
 
 
 # === Argument checks ===
+#
+# The same arguments, checked with the same messages as the layer twins'.
 
-
-def value_error(name, expected, received):
-    return (
-        ValueError,
-        f"Invalid value for argument `{name}`. Expected {expected}. "
-        f"Received: {name}={received}",
-    )
-
-
-WEIGHT = "a finite float >= 0"
-
-ARGUMENT_ERRORS = [
-    (
-        ActivityPenalty,
-        {"kind": "l0"},
-        *value_error("kind", "one of 'l1', 'l2'", "'l0'"),
-    ),
-    (ActivityPenalty, {"weight": -1}, *value_error("weight", WEIGHT, "-1.0")),
-    (ActivityPenalty, {"weight": float("nan")}, *value_error("weight", WEIGHT, "nan")),
-    (ActivityPenalty, {"weight": float("inf")}, *value_error("weight", WEIGHT, "inf")),
-    (
-        ActivityPenalty,
-        {"reduction": "max"},
-        *value_error("reduction", "one of 'mean', 'sum'", "'max'"),
-    ),
-    (
-        ActivityPenalty,
-        {"kind": None},
-        TypeError,
-        "Invalid type for argument `kind`. Expected one of 'l1', 'l2'. "
-        "Received: kind=None of type NoneType",
-    ),
-    (
-        KLSparsityPenalty,
-        {"target": 0},
-        *value_error("target", "a float in (0, 1)", "0.0"),
-    ),
-    (
-        KLSparsityPenalty,
-        {"target": 1},
-        *value_error("target", "a float in (0, 1)", "1.0"),
-    ),
-    (
-        KLSparsityPenalty,
-        {"target": float("nan")},
-        *value_error("target", "a float in (0, 1)", "nan"),
-    ),
-    (
-        KLSparsityPenalty,
-        {"target": "0.1"},
-        TypeError,
-        "Invalid type for argument `target`. Expected a float in (0, 1). "
-        "Received: target='0.1' of type str",
-    ),
-    (KLSparsityPenalty, {"weight": -0.5}, *value_error("weight", WEIGHT, "-0.5")),
-    (
-        KLSparsityPenalty,
-        {"weight": float("nan")},
-        *value_error("weight", WEIGHT, "nan"),
-    ),
-    (
-        KLSparsityPenalty,
-        {"weight": float("inf")},
-        *value_error("weight", WEIGHT, "inf"),
-    ),
-    (
-        KLSparsityPenalty,
-        {"reduction": "max"},
-        *value_error("reduction", "one of 'sum', 'mean'", "'max'"),
-    ),
+ARGUMENT_ERRORS = [(ActivityPenalty, *row) for row in ACTIVITY_ARGUMENT_ERRORS] + [
+    (KLSparsityPenalty, *row) for row in KL_ARGUMENT_ERRORS
 ]
 
 
 @pytest.mark.parametrize("cls, kwargs, error, message", ARGUMENT_ERRORS)
 def test_argument_errors(cls, kwargs, error, message):
-    with pytest.raises(error, match=f"^{re.escape(message)}$"):
+    with raises_exactly(error, message):
         cls(**kwargs)
