@@ -3,6 +3,7 @@
 from keras_sparse_ae import datasets, reference, regularizers
 from keras_sparse_ae.layers import (
     ActivityRegularizer,
+    DenseTranspose,
     GaussianSampling,
     KLSparsity,
     ParticipationTrace,
@@ -10,7 +11,9 @@ from keras_sparse_ae.layers import (
 from keras_sparse_ae.metrics import format_sparsity_report, sparsity_report
 from keras_sparse_ae.models import (
     Autoencoder,
+    TiedAutoencoder,
     build,
+    build_classifier,
     build_deep_sae,
     build_denoising,
     build_kl_sae,
@@ -19,8 +22,11 @@ from keras_sparse_ae.models import (
     build_linear,
     build_plain,
     build_stacked,
+    build_tied,
     build_vae,
+    compare_pretraining,
     list_models,
+    train_layerwise,
 )
 from keras_sparse_ae.models.vae import VariationalAutoencoder
 
@@ -29,10 +35,12 @@ __version__ = "0.1.0"
 __all__ = [
     "ActivityRegularizer",
     "Autoencoder",
+    "DenseTranspose",
     "GaussianSampling",
     "KLSparsity",
     "ParticipationTrace",
     "build",
+    "build_classifier",
     "build_deep_sae",
     "build_denoising",
     "build_kl_sae",
@@ -41,12 +49,16 @@ __all__ = [
     "build_linear",
     "build_plain",
     "build_stacked",
+    "build_tied",
     "build_vae",
+    "compare_pretraining",
     "datasets",
     "format_sparsity_report",
     "list_models",
     "reference",
     "regularizers",
     "sparsity_report",
+    "train_layerwise",
+    "TiedAutoencoder",
     "VariationalAutoencoder",
 ]

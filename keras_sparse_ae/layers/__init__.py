@@ -1,6 +1,7 @@
 """Sparsity layers: identity layers that add penalties on their input."""
 
 from keras_sparse_ae.layers.activity_regularizer import ActivityRegularizer
+from keras_sparse_ae.layers.dense_transpose import DenseTranspose, tied_layer_scope
 from keras_sparse_ae.layers.gaussian_sampling import GaussianSampling
 from keras_sparse_ae.layers.kl_sparsity import KLSparsity
 from keras_sparse_ae.layers.participation_trace import ParticipationTrace
@@ -8,8 +9,10 @@ from keras_sparse_ae.layers.penalty_layer import PenaltyLayer
 
 __all__ = [
     "ActivityRegularizer",
+    "DenseTranspose",
     "GaussianSampling",
     "KLSparsity",
     "ParticipationTrace",
     "PenaltyLayer",
+    "tied_layer_scope",
 ]

@@ -8,6 +8,7 @@ from keras_sparse_ae.models.l1_sae import build_l1_sae
 from keras_sparse_ae.models.linear import build_linear
 from keras_sparse_ae.models.plain import build_plain
 from keras_sparse_ae.models.stacked import build_stacked
+from keras_sparse_ae.models.tied import build_tied
 from keras_sparse_ae.models.vae import build_vae
 
 _BUILDERS = {
@@ -19,6 +20,7 @@ _BUILDERS = {
     "linear": build_linear,
     "plain": build_plain,
     "stacked": build_stacked,
+    "tied": build_tied,
     "vae": build_vae,
 }
 

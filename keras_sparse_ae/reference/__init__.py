@@ -3,7 +3,7 @@
 The tests check the Keras layers and models against these functions.
 """
 
-from keras_sparse_ae.reference import models, vae
+from keras_sparse_ae.reference import models, tied, vae
 from keras_sparse_ae.reference.forward import dense, dense_stack, l1_autoencoder
 from keras_sparse_ae.reference.losses import (
     activity_penalty,
@@ -40,6 +40,7 @@ __all__ = [
     "sigmoid",
     "shifted_sigmoid",
     "sigmoid_shift",
+    "tied",
     "trace_update",
     "vae",
 ]
