@@ -4,6 +4,7 @@ import keras
 import numpy as np
 
 from keras_sparse_ae import _validation
+from keras_sparse_ae.layers.dense_transpose import DenseTranspose
 from keras_sparse_ae.layers.kl_sparsity import KLSparsity
 from keras_sparse_ae.layers.participation_trace import ParticipationTrace
 from keras_sparse_ae.layers.penalty_layer import PenaltyLayer
@@ -13,8 +14,9 @@ def hidden_layers(model):
     """The layers whose outputs are the model's hidden activations.
 
     The sparsity layers (`ParticipationTrace`, `KLSparsity`,
-    `ActivityRegularizer`) if the model has any, else every `Dense` layer
-    of the encoder and decoder except the decoder's last. Returns a list of
+    `ActivityRegularizer`, `GaussianSampling`) if the model has any, else
+    every `Dense` (or tied `DenseTranspose`) layer of the encoder and
+    decoder except the decoder's output layer. Returns a list of
     `(part, layer)` pairs, `part` being `model.encoder` or `model.decoder`.
     """
     pairs = [
@@ -25,13 +27,14 @@ def hidden_layers(model):
     ]
     if pairs:
         return pairs
-    dense = [
+    output_layer = model.decoder.layers[-1]
+    return [
         (part, layer)
         for part in (model.encoder, model.decoder)
         for layer in part.layers
-        if isinstance(layer, keras.layers.Dense)
+        if isinstance(layer, (keras.layers.Dense, DenseTranspose))
+        and layer is not output_layer
     ]
-    return dense[:-1]
 
 
 def hidden_activations(model, x, batch_size=1024):

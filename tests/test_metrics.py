@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 
+import keras_sparse_ae as ksae
 from keras_sparse_ae import Autoencoder, build_deep_sae, reference, sparsity_report
 from keras_sparse_ae.metrics import (
     format_sparsity_report,
@@ -98,3 +99,9 @@ def test_bad_threshold():
     model = build_deep_sae(input_dim=4, hidden=(2,), seed=0)
     with pytest.raises(ValueError, match="argument `threshold`"):
         sparsity_report(model, np.ones((3, 4)), threshold=float("nan"))
+
+
+def test_hidden_layers_of_a_tied_model_include_the_transposed_ones():
+    model = ksae.build("tied", input_dim=16, hidden=(8, 4), seed=0)
+    names = [layer.name for _, layer in hidden_layers(model)]
+    assert names == ["h1", "h2", "h3"]  # the output layer is not hidden
