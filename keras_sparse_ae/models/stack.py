@@ -119,10 +119,16 @@ def compile_autoencoder(model, optimizer="adam", learning_rate=None):
         learning_rate: float > 0 or `None` for the optimizer's default.
 
     Returns:
-        `model`, compiled with `steps_per_execution=STEPS_PER_EXECUTION`.
+        `model`, compiled with `steps_per_execution=STEPS_PER_EXECUTION`
+        (1 on the PyTorch backend, which allows no other value).
     """
     model.compile(
         optimizer=make_optimizer(optimizer, learning_rate),
-        steps_per_execution=STEPS_PER_EXECUTION,
+        steps_per_execution=steps_per_execution(),
     )
     return model
+
+
+def steps_per_execution():
+    """`STEPS_PER_EXECUTION`, or 1 on PyTorch (whose trainer only allows 1)."""
+    return 1 if keras.backend.backend() == "torch" else STEPS_PER_EXECUTION
