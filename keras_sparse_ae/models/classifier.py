@@ -8,7 +8,8 @@ import numpy as np
 from keras_sparse_ae import _validation
 from keras_sparse_ae.datasets.validation import check_data
 from keras_sparse_ae.models.autoencoder import Autoencoder
-from keras_sparse_ae.models.layerwise import fresh_optimizer, train_layerwise
+from keras_sparse_ae.models.layerwise import train_layerwise
+from keras_sparse_ae.models.optimizers import fresh_optimizer
 
 #: Batch size used to evaluate the classifiers (inference only).
 INFERENCE_BATCH_SIZE = 1024

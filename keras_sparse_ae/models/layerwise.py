@@ -7,7 +7,7 @@ import keras
 from keras_sparse_ae import _validation
 from keras_sparse_ae.datasets.validation import check_data
 from keras_sparse_ae.losses import RECONSTRUCTIONS
-from keras_sparse_ae.models.optimizers import make_optimizer
+from keras_sparse_ae.models.optimizers import fresh_optimizer
 from keras_sparse_ae.models.stack import (
     check_common,
     compile_autoencoder,
@@ -16,33 +16,6 @@ from keras_sparse_ae.models.stack import (
 
 #: Batch size used to compute codes and losses (inference only).
 INFERENCE_BATCH_SIZE = 1024
-
-
-def fresh_optimizer(optimizer, learning_rate):
-    """A new optimizer per model: an instance is copied from its config.
-
-    One optimizer instance cannot train several models (it builds its
-    slots for the first model's variables), so each level gets a copy.
-
-    Args:
-        optimizer: a name (see `make_optimizer`) or an optimizer instance.
-        learning_rate: float > 0 or `None`; must be `None` for an instance.
-
-    Returns:
-        A new, unbuilt `keras.optimizers.Optimizer`.
-
-    Example:
-
-    >>> import keras
-    >>> original = keras.optimizers.Adam(0.01)
-    >>> copy = fresh_optimizer(original, None)
-    >>> copy is original, round(float(copy.learning_rate), 6)
-    (False, 0.01)
-    """
-    if isinstance(optimizer, keras.optimizers.Optimizer):
-        make_optimizer(optimizer, learning_rate)  # refuses a learning_rate
-        return keras.optimizers.deserialize(keras.optimizers.serialize(optimizer))
-    return make_optimizer(optimizer, learning_rate)
 
 
 def _phase(history, epochs, seconds, **extra):

@@ -48,3 +48,30 @@ def make_optimizer(optimizer="adam", learning_rate=None):
         learning_rate, decay_steps=HALVING_STEPS, decay_rate=0.5, staircase=True
     )
     return keras.optimizers.SGD(schedule)
+
+
+def fresh_optimizer(optimizer, learning_rate):
+    """A new optimizer per model: an instance is copied from its config.
+
+    One optimizer instance cannot train several models (it builds its
+    slots for the first model's variables), so each level gets a copy.
+
+    Args:
+        optimizer: a name (see `make_optimizer`) or an optimizer instance.
+        learning_rate: float > 0 or `None`; must be `None` for an instance.
+
+    Returns:
+        A new, unbuilt `keras.optimizers.Optimizer`.
+
+    Example:
+
+    >>> import keras
+    >>> original = keras.optimizers.Adam(0.01)
+    >>> copy = fresh_optimizer(original, None)
+    >>> copy is original, round(float(copy.learning_rate), 6)
+    (False, 0.01)
+    """
+    if isinstance(optimizer, keras.optimizers.Optimizer):
+        make_optimizer(optimizer, learning_rate)  # refuses a learning_rate
+        return keras.optimizers.deserialize(keras.optimizers.serialize(optimizer))
+    return make_optimizer(optimizer, learning_rate)

@@ -1,6 +1,5 @@
 """`build_vae`: lesson 001's variational autoencoder (keras.io's VAE, dense)."""
 
-
 import keras
 import numpy as np
 
