@@ -1,6 +1,7 @@
 """Sparse autoencoders for Keras 3: layers, models, reference and tools."""
 
-from keras_sparse_ae import datasets, reference, regularizers
+from keras_sparse_ae import callbacks, datasets, reference, regularizers
+from keras_sparse_ae.callbacks import DivergenceGuard, TrainingDivergedError
 from keras_sparse_ae.layers import (
     ActivityRegularizer,
     DenseTranspose,
@@ -36,6 +37,7 @@ __all__ = [
     "ActivityRegularizer",
     "Autoencoder",
     "DenseTranspose",
+    "DivergenceGuard",
     "GaussianSampling",
     "KLSparsity",
     "ParticipationTrace",
@@ -51,6 +53,7 @@ __all__ = [
     "build_stacked",
     "build_tied",
     "build_vae",
+    "callbacks",
     "compare_pretraining",
     "datasets",
     "format_sparsity_report",
@@ -60,5 +63,6 @@ __all__ = [
     "sparsity_report",
     "train_layerwise",
     "TiedAutoencoder",
+    "TrainingDivergedError",
     "VariationalAutoencoder",
 ]

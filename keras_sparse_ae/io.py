@@ -5,6 +5,9 @@ import json
 import os
 import tempfile
 
+import keras
+import numpy as np
+
 
 @contextlib.contextmanager
 def atomic_path(path, suffix=""):
@@ -40,8 +43,27 @@ def write_json(path, data):
         f.write("\n")
 
 
+def check_finite_weights(model):
+    """Raises `ValueError` if a variable of `model` holds NaN or inf."""
+    for variable in model.variables:
+        value = np.asarray(keras.ops.convert_to_numpy(variable))
+        if np.issubdtype(value.dtype, np.floating) and not np.isfinite(value).all():
+            bad = int(np.count_nonzero(~np.isfinite(value)))
+            raise ValueError(
+                f"Cannot save model '{model.name}': its variable "
+                f"`{variable.path}` holds {bad} non-finite values (NaN or "
+                "inf), so training diverged. Nothing was written. Retrain with "
+                "a lower learning rate or lower penalty weights."
+            )
+
+
 def save_model(model, path):
-    """Saves a Keras model to a `.keras` file, atomically."""
+    """Saves a Keras model to a `.keras` file, atomically.
+
+    A model whose weights hold NaN or inf is refused with a `ValueError`
+    and nothing is written.
+    """
+    check_finite_weights(model)
     with atomic_path(path, suffix=".keras") as tmp:
         model.save(tmp)
 

@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.decomposition import PCA
 
 from keras_sparse_ae import _validation, datasets, io, plotting
+from keras_sparse_ae.callbacks import TrainingDivergedError
 from keras_sparse_ae.metrics import (
     format_sparsity_report,
     hidden_activations,
@@ -181,15 +182,23 @@ def train_job(
     keras.utils.set_random_seed(seed)
     net = build(model, input_dim=x.shape[1], seed=seed, **(model_kwargs or {}))
     fit_start = time.perf_counter()
-    history = net.fit(
-        x_train,
-        validation_data=x_test,
-        epochs=epochs,
-        batch_size=batch_size,
-        verbose=verbose,
-    )
+    try:
+        history = net.fit(
+            x_train,
+            validation_data=x_test,
+            epochs=epochs,
+            batch_size=batch_size,
+            verbose=verbose,
+        )
+    except TrainingDivergedError as error:
+        raise TrainingDivergedError(
+            f"{error} Nothing was written to {out}.",
+            epoch=error.epoch,
+            name=error.name,
+            value=error.value,
+            history=error.history,
+        ) from None
     train_seconds = time.perf_counter() - fit_start
-    _check_finite(history)
 
     metrics = {
         "model": model,
@@ -233,13 +242,3 @@ def evaluate_job(
     datasets.check_data(x, name="data", input_dim=expected)
     x_train, x_test = split_holdout(x, holdout, seed)
     return {"model_path": os.fspath(model_path), **measure(net, x_train, x_test)}
-
-
-def _check_finite(history):
-    for name, values in history.history.items():
-        if not np.all(np.isfinite(values)):
-            raise FloatingPointError(
-                f"Training diverged: `{name}` became {values[-1]}. Nothing was "
-                "saved. Lower the learning rate (or the penalty weights) and "
-                "try again."
-            )

@@ -2,11 +2,17 @@
 
 import collections.abc
 import copy
+import numbers
+import os
 import types
 
 import keras
+import numpy as np
 
 from keras_sparse_ae import _validation
+from keras_sparse_ae.callbacks import DivergenceGuard
+from keras_sparse_ae.datasets.validation import check_data
+from keras_sparse_ae.io import atomic_path, check_finite_weights
 from keras_sparse_ae.layers.penalty_layer import PenaltyLayer
 from keras_sparse_ae.losses import RECONSTRUCTIONS, reconstruction_loss
 
@@ -106,32 +112,135 @@ class Autoencoder(keras.Model):
         """Reconstructions of `x` as a NumPy array (inference mode)."""
         return self.predict(x, batch_size=batch_size, verbose=verbose)
 
+    @property
+    def input_dim(self):
+        """Number of input features, or `None` if the encoder does not say."""
+        try:
+            shape = self.encoder.input_shape
+        except (AttributeError, ValueError):
+            return None
+        if isinstance(shape, tuple) and len(shape) == 2 and shape[-1] is not None:
+            return int(shape[-1])
+        return None
+
+    def _check_array(self, data, name, *, target=False):
+        """Checks array data before Keras sees it; leaves datasets alone.
+
+        NumPy arrays and nested lists go through
+        `keras_sparse_ae.datasets.check_data`: NaN/inf, a wrong rank or
+        width, strings and empty arrays raise a Keras-style error naming
+        `name` before any work starts, and 8-bit pixels are scaled to
+        [0, 1]. A model trained with binary cross-entropy also requires its
+        targets in [0, 1].
+        """
+        if data is None:
+            return data
+        if keras.ops.is_tensor(data):
+            # A backend tensor (possibly resident on a GPU): check its shape
+            # only, copying it to the host would defeat its purpose.
+            if len(data.shape) != 2 or (
+                self.input_dim is not None and data.shape[-1] != self.input_dim
+            ):
+                raise ValueError(
+                    f"Invalid value for argument `{name}`. Expected a 2-D "
+                    f"tensor of shape (samples, {self.input_dim}). Received: "
+                    f"{name}=tensor of shape {tuple(data.shape)}"
+                )
+            return data
+        if not isinstance(data, _ARRAY_LIKE) and not hasattr(data, "to_numpy"):
+            return data
+        return check_data(
+            data,
+            name=name,
+            input_dim=self.input_dim,
+            require_unit_interval=target and self.reconstruction == "bce",
+        )
+
+    def _check_validation_data(self, validation_data):
+        if isinstance(validation_data, tuple):
+            return tuple(
+                self._check_array(part, f"validation_data[{i}]", target=True)
+                if i < 2
+                else part
+                for i, part in enumerate(validation_data)
+            )
+        return self._check_array(validation_data, "validation_data", target=True)
+
     def fit(self, x=None, y=None, **kwargs):
         """Trains on `x` alone (see `keras.Model.fit`).
 
         Besides arrays and `tf.data.Dataset`s of X, a Python generator may
-        yield bare batches of X (Keras itself wants `(x,)` tuples).
+        yield bare batches of X (Keras itself wants `(x,)` tuples). Array
+        data is checked first (see `keras_sparse_ae.datasets.check_data`).
+
+        A `keras_sparse_ae.callbacks.DivergenceGuard` watches every run:
+        if the loss or a term becomes NaN or infinite, training stops, the
+        weights and optimizer state of the last finite epoch are put back
+        and `keras_sparse_ae.callbacks.TrainingDivergedError` is raised,
+        naming the learning rate as the likely cause.
+
+        Raises:
+            ValueError, TypeError: bad data (before any training).
+            TrainingDivergedError: training diverged.
         """
-        return super().fit(_tuple_batches(x), y, **kwargs)
+        _check_no_sample_weight(kwargs)
+        x = self._check_array(x, "x", target=y is None)
+        y = self._check_array(y, "y", target=True)
+        if "validation_data" in kwargs:
+            kwargs["validation_data"] = self._check_validation_data(
+                kwargs["validation_data"]
+            )
+        callbacks = list(kwargs.pop("callbacks", None) or ())
+        guard = next((c for c in callbacks if isinstance(c, DivergenceGuard)), None)
+        if guard is None:
+            guard = DivergenceGuard()
+            callbacks.append(guard)
+        history = super().fit(_tuple_batches(x), y, callbacks=callbacks, **kwargs)
+        if guard.error is not None:
+            guard.error.history = history
+            raise guard.error
+        return history
 
     def evaluate(self, x=None, y=None, **kwargs):
         """Returns the loss (and terms) on `x` (see `keras.Model.evaluate`)."""
+        _check_no_sample_weight(kwargs)
+        x = self._check_array(x, "x", target=y is None)
+        y = self._check_array(y, "y", target=True)
         return super().evaluate(_tuple_batches(x), y, **kwargs)
 
     def predict(self, x, **kwargs):
         """Reconstructions of `x` (see `keras.Model.predict`)."""
-        return super().predict(_tuple_batches(x), **kwargs)
+        return super().predict(_tuple_batches(self._check_array(x, "x")), **kwargs)
+
+    def save(self, filepath, overwrite=True, zipped=None, **kwargs):
+        """Saves the model as a `.keras` file, atomically (see `keras.Model.save`).
+
+        The archive is written to a temporary file beside `filepath` and
+        renamed over it only once complete, so an interrupted save leaves an
+        existing file intact. A model whose weights hold NaN or inf (a
+        diverged run) is refused with a `ValueError`.
+        """
+        check_finite_weights(self)
+        optimizer = getattr(self, "optimizer", None)
+        if optimizer is not None and not optimizer.built and self.built:
+            # Loading builds the optimizer; an unbuilt one would be saved
+            # without its slots and reloaded with a "skipping" warning.
+            optimizer.build(self.trainable_variables)
+        path = os.fspath(filepath) if isinstance(filepath, (str, os.PathLike)) else ""
+        if zipped is False or not path.endswith(".keras") or "://" in path:
+            return super().save(filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+        if os.path.exists(path) and not overwrite:
+            answer = input(f"{path} already exists. Overwrite it? [y/n] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                return None
+        with atomic_path(path, suffix=".keras") as tmp:
+            super().save(tmp, overwrite=True, zipped=zipped, **kwargs)
+        return None
 
     def compute_loss(
         self, x=None, y=None, y_pred=None, sample_weight=None, training=True
     ):
-        if sample_weight is not None:
-            raise ValueError(
-                "Invalid value for argument `sample_weight`. Expected None: "
-                "autoencoders in keras_sparse_ae do not support sample weights. "
-                "Received: sample_weight of type "
-                f"{type(sample_weight).__name__}"
-            )
+        _check_no_sample_weight({"sample_weight": sample_weight})
         target = x if y is None else y
         reconstruction = self._reconstruction_fn(target, y_pred)
         # Python's sum, not ops.sum: a tracked list of JAX tracers cannot be
@@ -168,6 +277,24 @@ class Autoencoder(keras.Model):
                 config[part], custom_objects=custom_objects
             )
         return cls(**config)
+
+
+#: Inputs checked by `check_data`; anything else (datasets, generators,
+#: `keras.utils.PyDataset`) goes to Keras unchanged.
+_ARRAY_LIKE = (np.ndarray, list, str, bytes, numbers.Number)
+
+
+def _check_no_sample_weight(kwargs):
+    """Sample and class weights are refused: the loss does not use them."""
+    for name in ("sample_weight", "class_weight"):
+        value = kwargs.get(name)
+        if value is not None:
+            raise ValueError(
+                f"Invalid value for argument `{name}`. Expected None: "
+                f"autoencoders in keras_sparse_ae do not support "
+                f"{name.replace('_', ' ')}s. "
+                f"Received: {name} of type {type(value).__name__}"
+            )
 
 
 def _tuple_batches(data):

@@ -6,6 +6,7 @@ import keras
 import keras_tuner
 
 from keras_sparse_ae import _validation
+from keras_sparse_ae.callbacks import TrainingDivergedError
 from keras_sparse_ae.models.registry import build, check_model_name
 from keras_sparse_ae.tune import spaces
 
@@ -33,6 +34,14 @@ def declare(hp, name, spec):
     return hp.Choice(name, values, default=spec[0])
 
 
+def _diverged(name, value, epoch):
+    """The `FailedTrialError` of a diverged trial (`report` reads it back)."""
+    return keras_tuner.errors.FailedTrialError(
+        f"Trial diverged: `{name}` became {value} in epoch {epoch}. Lower the "
+        "learning rate or the penalty weights."
+    )
+
+
 def check_history(history):
     """Raises `keras_tuner.errors.FailedTrialError` if training diverged.
 
@@ -47,10 +56,7 @@ def check_history(history):
         for i, value in enumerate(history.history[name]):
             if not math.isfinite(float(value)):
                 epoch = history.epoch[i] + 1 if i < len(history.epoch) else i + 1
-                raise keras_tuner.errors.FailedTrialError(
-                    f"Trial diverged: `{name}` became {float(value)} in epoch "
-                    f"{epoch}. Lower the learning rate or the penalty weights."
-                )
+                raise _diverged(name, float(value), epoch)
 
 
 class AutoencoderHyperModel(keras_tuner.HyperModel):
@@ -138,15 +144,19 @@ class AutoencoderHyperModel(keras_tuner.HyperModel):
         self.epochs_run = 0
         if self.seed is not None:
             keras.utils.set_random_seed(self.seed)
-        history = model.fit(
-            x,
-            *args,
-            validation_data=validation_data,
-            batch_size=batch_size,
-            callbacks=callbacks,
-            verbose=verbose,
-            **kwargs,
-        )
+        try:
+            history = model.fit(
+                x,
+                *args,
+                validation_data=validation_data,
+                batch_size=batch_size,
+                callbacks=callbacks,
+                verbose=verbose,
+                **kwargs,
+            )
+        except TrainingDivergedError as error:
+            self.epochs_run = len(error.history.epoch) if error.history else 0
+            raise _diverged(error.name, error.value, error.epoch) from error
         self.epochs_run = len(history.epoch)
         check_history(history)
         return history

@@ -4,7 +4,8 @@ import socket
 
 import numpy as np
 import pytest
-from tune_helpers import TINY_ARGS, snapshot
+from file_checks import snapshot
+from tune_helpers import TINY_ARGS
 
 from keras_sparse_ae.tune.__main__ import main
 

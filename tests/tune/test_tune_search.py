@@ -11,11 +11,11 @@ import warnings
 import keras
 import numpy as np
 import pytest
+from file_checks import snapshot
 from tune_helpers import (
     DIVERGING_RATE,
     TINY_ARGS,
     is_png,
-    snapshot,
     tensorflow_backend,
     tiny_search,
 )

@@ -33,16 +33,3 @@ def is_png(path):
 
 def tensorflow_backend():
     return keras.backend.backend() == "tensorflow"
-
-
-def snapshot(folder):
-    """`{relative path: bytes}` of every file under `folder`."""
-    import os
-
-    files = {}
-    for root, _, names in os.walk(folder):
-        for name in names:
-            path = os.path.join(root, name)
-            with open(path, "rb") as f:
-                files[os.path.relpath(path, folder)] = f.read()
-    return files
