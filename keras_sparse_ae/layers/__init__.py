@@ -6,10 +6,13 @@ from keras_sparse_ae.layers.gaussian_sampling import GaussianSampling
 from keras_sparse_ae.layers.kl_sparsity import KLSparsity
 from keras_sparse_ae.layers.participation_trace import ParticipationTrace
 from keras_sparse_ae.layers.penalty_layer import PenaltyLayer
+from keras_sparse_ae.layers.seeded_noise import Dropout, GaussianNoise
 
 __all__ = [
     "ActivityRegularizer",
     "DenseTranspose",
+    "Dropout",
+    "GaussianNoise",
     "GaussianSampling",
     "KLSparsity",
     "ParticipationTrace",

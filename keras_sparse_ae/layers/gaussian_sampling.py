@@ -5,9 +5,9 @@ from keras import backend, ops
 
 from keras_sparse_ae import _validation
 from keras_sparse_ae.layers.penalty_layer import PenaltyLayer
+from keras_sparse_ae.layers.seeded_noise import SeedStateMixin
 
 #: Key of the noise generator's state in the layer's saved variables.
-SEED_STATE_KEY = "seed_generator_state"
 
 
 def _float(x):
@@ -30,7 +30,7 @@ def gaussian_kl(z_mean, z_log_var):
 
 
 @keras.saving.register_keras_serializable(package="keras_sparse_ae")
-class GaussianSampling(PenaltyLayer):
+class GaussianSampling(SeedStateMixin, PenaltyLayer):
     """Draws the code of a variational autoencoder and adds its KL term.
 
     Takes `[z_mean, z_log_var]`, two (batch, units) tensors that describe a
@@ -124,19 +124,6 @@ class GaussianSampling(PenaltyLayer):
             ops.shape(z_mean), dtype=z_mean.dtype, seed=self.seed_generator
         )
         return z_mean + ops.exp(0.5 * z_log_var) * eps
-
-    def save_own_variables(self, store):
-        # Keras does not save `SeedGenerator` states: save ours, so that a
-        # reloaded model continues training with the noise it would have
-        # drawn next.
-        super().save_own_variables(store)
-        store[SEED_STATE_KEY] = self.seed_generator.state
-
-    def load_own_variables(self, store):
-        if SEED_STATE_KEY in store.keys():
-            self.seed_generator.state.assign(store[SEED_STATE_KEY])
-        rest = {key: store[key] for key in store.keys() if key != SEED_STATE_KEY}
-        super().load_own_variables(rest)
 
     def get_config(self):
         config = super().get_config()

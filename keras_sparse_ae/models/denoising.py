@@ -1,8 +1,7 @@
 """`build_denoising`: lesson 001's denoising autoencoder."""
 
-import keras
-
 from keras_sparse_ae import _validation
+from keras_sparse_ae.layers.seeded_noise import Dropout, GaussianNoise
 from keras_sparse_ae.models.stack import (
     check_common,
     compile_autoencoder,
@@ -30,7 +29,9 @@ def build_denoising(
     the clean input: `noise="gaussian"` adds `N(0, noise_level**2)` noise
     (`keras.layers.GaussianNoise`), `noise="dropout"` zeroes a share
     `noise_level` of the inputs (`keras.layers.Dropout`). `predict`,
-    `evaluate` and `encode` see the clean input.
+    `evaluate` and `encode` see the clean input. Both noise layers are
+    subclasses that save their random state, so a reloaded model goes on
+    drawing the noise the original would have drawn.
 
     Args:
         input_dim: int >= 1, number of input features.
@@ -60,11 +61,11 @@ def build_denoising(
     if noise == "gaussian":
         level = 0.1 if noise_level is None else noise_level
         level = _validation.check_float("noise_level", level, 0.0)
-        corrupt = keras.layers.GaussianNoise(level, seed=seed, name="noise")
+        corrupt = GaussianNoise(level, seed=seed, name="noise")
     else:
         level = 0.3 if noise_level is None else noise_level
         level = _validation.check_float("noise_level", level, 0.0, 1.0, high_open=True)
-        corrupt = keras.layers.Dropout(level, seed=seed, name="noise")
+        corrupt = Dropout(level, seed=seed, name="noise")
     model = mirrored_autoencoder(
         input_dim,
         hidden,
