@@ -28,13 +28,35 @@ def _float(x):
     return x
 
 
+def _mean(x, axis=None):
+    """`ops.mean`, kept in float64 for float64 inputs on every backend.
+
+    Keras' type promotion turns 64-bit results into 32-bit ones on every
+    backend but TensorFlow (`BIT64_TO_BIT32_DTYPE` in
+    `keras/src/backend/common/dtypes.py`), so on JAX (with `jax_enable_x64`)
+    and PyTorch `ops.mean` of a float64 tensor accumulates in float32.
+    `ops.sum` keeps the dtype: a float64 sum divided by the count does not
+    lose precision. Every other case (TensorFlow, float32 and narrower
+    inputs, symbolic shapes) is `ops.mean` itself.
+    """
+    shape = tuple(x.shape)
+    if (
+        backend.backend() == "tensorflow"
+        or backend.standardize_dtype(x.dtype) != "float64"
+        or None in shape  # a symbolic batch: only the output spec matters
+    ):
+        return ops.mean(x, axis=axis)
+    count = math.prod(shape) if axis is None else shape[axis]
+    return ops.sum(x, axis=axis) / count
+
+
 # === Reconstruction ===
 
 
 def mse(x, x_hat):
     """Mean squared error over the batch and the features."""
     x, x_hat = _float(x), _float(x_hat)
-    return ops.mean(ops.square(x_hat - ops.cast(x, x_hat.dtype)))
+    return _mean(ops.square(x_hat - ops.cast(x, x_hat.dtype)))
 
 
 def l2_per_input(x, x_hat):
@@ -58,7 +80,7 @@ def bce(x, x_hat, epsilon=1e-7):
     x, x_hat = _float(x), _float(x_hat)
     x = ops.cast(x, x_hat.dtype)
     x_hat = ops.clip(x_hat, epsilon, 1.0 - epsilon)
-    return -ops.mean(x * ops.log(x_hat) + (1.0 - x) * ops.log(1.0 - x_hat))
+    return -_mean(x * ops.log(x_hat) + (1.0 - x) * ops.log(1.0 - x_hat))
 
 
 def reconstruction_loss(name):
@@ -78,7 +100,7 @@ def activity_penalty(h, kind="l1", reduction="mean"):
     """
     h = _float(h)
     values = ops.abs(h) if kind == "l1" else ops.square(h)
-    return ops.mean(values) if reduction == "mean" else ops.sum(values)
+    return _mean(values) if reduction == "mean" else ops.sum(values)
 
 
 def kl_divergence(target, rho_hat):
@@ -95,9 +117,9 @@ def kl_sparsity_penalty(h, target, reduction="sum", epsilon=KL_EPSILON):
     penalty is `sum_j KL(target || rho_hat_j)` (or the mean over units).
     """
     h = _float(h)
-    rho_hat = ops.clip(ops.mean(h, axis=0), epsilon, 1.0 - epsilon)
+    rho_hat = ops.clip(_mean(h, axis=0), epsilon, 1.0 - epsilon)
     kl = kl_divergence(target, rho_hat)
-    return ops.sum(kl) if reduction == "sum" else ops.mean(kl)
+    return ops.sum(kl) if reduction == "sum" else _mean(kl)
 
 
 # === Participation (lesson 000) ===
@@ -110,7 +132,7 @@ def sigmoid_shift(participation, k):
 
 def layer_sparsity_penalty(h, participation):
     """`(mean_i mean_j h_ij - p)**2`: the layer's mean activity against p."""
-    return ops.square(ops.mean(_float(h)) - participation)
+    return ops.square(_mean(_float(h)) - participation)
 
 
 def participation_target(trace, participation, k):
@@ -138,16 +160,16 @@ def participation_penalty(h, trace, participation, gamma, k):
     """
     h = _float(h)
     target = participation_target(ops.cast(trace, h.dtype), participation, k)
-    return (1.0 - gamma) ** 2 * ops.mean(ops.square(h - target))
+    return (1.0 - gamma) ** 2 * _mean(ops.square(h - target))
 
 
 def binary_penalty(h):
     """`mean_ij h_ij**2 (h_ij - 1)**2`: pushes activations towards 0 or 1."""
     h = _float(h)
-    return ops.mean(ops.square(h) * ops.square(h - 1.0))
+    return _mean(ops.square(h) * ops.square(h - 1.0))
 
 
 def trace_update(trace, h, gamma):
     """`gamma * trace + (1 - gamma) * mean_i h_i`: one EMA step of the trace."""
     h = _float(h)
-    return gamma * trace + (1.0 - gamma) * ops.cast(ops.mean(h, axis=0), trace.dtype)
+    return gamma * trace + (1.0 - gamma) * ops.cast(_mean(h, axis=0), trace.dtype)

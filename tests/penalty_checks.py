@@ -15,7 +15,6 @@ import re
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -164,13 +163,66 @@ UNIT_EDGE_INPUTS = {
 }
 
 
-def penalty_and_gradient(layer, h, **call_kwargs):
-    """Sum of the layer's penalties and its gradient w.r.t. the input."""
-    var = tf.Variable(h)
-    with tf.GradientTape() as tape:
-        layer(var, **call_kwargs)
-        total = tf.add_n(layer.losses)
-    return total.numpy(), tape.gradient(total, var).numpy()
+# === Backend-agnostic autodiff ===
+
+
+def value_and_gradient(fn, x):
+    """`(fn(x), d fn / d x)` as NumPy arrays, by the backend's own autodiff.
+
+    `fn` maps a backend tensor to a scalar tensor; `x` is a NumPy array of a
+    floating dtype. TensorFlow, JAX and PyTorch each differentiate in their
+    own way (a tape, a function transformation, `backward`), so the tests
+    that check gradients run under every backend CI uses.
+    """
+    name = keras.backend.backend()
+    if name == "tensorflow":
+        import tensorflow as tf
+
+        x = tf.convert_to_tensor(x)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            value = fn(x)
+        grad = tape.gradient(value, x)
+    elif name == "jax":
+        import jax
+
+        value, grad = jax.value_and_grad(fn)(jax.numpy.asarray(x))
+    elif name == "torch":
+        x = keras.ops.convert_to_tensor(x).detach().clone().requires_grad_(True)
+        value = fn(x)
+        value.backward()
+        grad = x.grad
+    else:
+        raise NotImplementedError(f"No gradient for backend {name!r}")
+    assert grad is not None, "the value does not depend on the input"
+    return to_numpy(value), to_numpy(grad)
+
+
+def penalty_and_gradient(layer, h, before=None, **call_kwargs):
+    """Sum of the layer's penalties on `h` and its gradient w.r.t. `h`.
+
+    With `before` (a function of a tensor, e.g. `keras.ops.sigmoid`), the
+    layer sees `before(h)` and the gradient is taken through it. The layer is
+    called with `stateless_call`, as JAX's trainer calls a model: under JAX's
+    tracing an update of the layer's state (the participation trace) must
+    not be written into its variables. On every backend the layer's
+    variables are left as they were.
+    """
+    if not layer.built:
+        layer.build((None, h.shape[-1]))
+    trainable = [v.value for v in layer.trainable_variables]
+    non_trainable = [v.value for v in layer.non_trainable_variables]
+
+    def total(x):
+        if before is not None:
+            x = before(x)
+        _, _, penalties = layer.stateless_call(
+            trainable, non_trainable, x, return_losses=True, **call_kwargs
+        )
+        assert penalties, "the layer adds no penalty"
+        return sum(penalties[1:], penalties[0])
+
+    return value_and_gradient(total, h)
 
 
 def numeric_gradient(f, h, step=1e-6):

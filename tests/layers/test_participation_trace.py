@@ -11,7 +11,6 @@ import math
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 from hypothesis import given, seed
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -233,19 +232,19 @@ def test_edge_inputs_finite_values_and_gradients(name):
 
 
 def test_saturated_sigmoid_finite_values_and_gradients():
-    z = tf.Variable(np.array([[50.0, -50.0, 50.0], [-50.0, 50.0, -50.0]], np.float32))
-    layer = ParticipationTrace(**FULL_CONFIG)
-    with tf.GradientTape() as tape:
-        h = tf.sigmoid(z)
-        layer(h, training=True)
-        total = tf.add_n(layer.losses)
-    h = h.numpy()
+    z = np.array([[50.0, -50.0, 50.0], [-50.0, 50.0, -50.0]], np.float32)
+    h = to_numpy(keras.ops.sigmoid(z))
     # float32 saturates: sigmoid(50) is exactly 1, sigmoid(-50) ~ 1.9e-22.
-    assert np.all(h[z.numpy() > 0] == 1.0)
-    assert np.all(h[z.numpy() < 0] < 1e-21)
-    assert np.isfinite(total.numpy())
-    grad = tape.gradient(total, z).numpy()
+    assert np.all(h[z > 0] == 1.0)
+    assert np.all(h[z < 0] < 1e-21)
+    layer = ParticipationTrace(**FULL_CONFIG)
+    total, grad = penalty_and_gradient(
+        layer, z, before=keras.ops.sigmoid, training=True
+    )
+    assert np.isfinite(total)
     assert np.all(np.isfinite(grad))
+    # `penalty_and_gradient` leaves the layer's state alone: update it here.
+    layer(h, training=True)
     assert np.all(np.isfinite(to_numpy(layer.trace)))
 
 
@@ -302,9 +301,61 @@ def test_training_calls_update_trace(rng):
     np.testing.assert_allclose(to_numpy(layer.trace), expected, atol=2 * TRACE_ATOL)
 
 
-def test_trace_read_before_update_in_graph_mode(rng):
-    # Inside a tf.function the penalty must still read the trace as it was
-    # before this call's assignment.
+def compiled_training_call(layer, term):
+    """A training-mode call of `layer`, compiled the way `fit` compiles it.
+
+    Returns a function of a NumPy batch that calls the layer with
+    `training=True`, leaves its updated state in its variables and returns
+    the value of its penalty `term` as a float. TensorFlow traces the call
+    into a `tf.function` graph; JAX jit-compiles a `stateless_call` and
+    writes the new state back, as its trainer does; PyTorch's trainer runs
+    the call eagerly (no `jit_compile`).
+    """
+    name = keras.backend.backend()
+    if name == "tensorflow":
+        import tensorflow as tf
+
+        @tf.function
+        def graph_step(x):
+            layer(x, training=True)
+            return layer.penalty_values[term]
+
+        return lambda x: float(graph_step(tf.constant(x)))
+    if name == "jax":
+        import jax
+
+        @jax.jit
+        def pure_step(trainable, non_trainable, x):
+            _, non_trainable, _ = layer.stateless_call(
+                trainable, non_trainable, x, training=True, return_losses=True
+            )
+            return layer.penalty_values[term], non_trainable
+
+        def jax_step(x):
+            value, non_trainable = pure_step(
+                [v.value for v in layer.trainable_variables],
+                [v.value for v in layer.non_trainable_variables],
+                x,
+            )
+            for variable, new_value in zip(
+                layer.non_trainable_variables, non_trainable
+            ):
+                variable.assign(new_value)
+            return float(value)
+
+        return jax_step
+
+    def eager_step(x):
+        layer(x, training=True)
+        return float(to_numpy(layer.penalty_values[term]))
+
+    return eager_step
+
+
+def test_trace_read_before_update_in_compiled_step(rng):
+    # Inside a compiled step (a tf.function graph, a jitted JAX function)
+    # the penalty must still read the trace as it was before this call's
+    # assignment.
     h = rng.random((8, 3)).astype(np.float32)
     trace0 = np.array([0.0, 0.5, 1.0], np.float32)
     kwargs = dict(
@@ -314,12 +365,7 @@ def test_trace_read_before_update_in_graph_mode(rng):
     layer.build((None, 3))
     layer.trace.assign(trace0)
 
-    @tf.function
-    def step(x):
-        layer(x, training=True)
-        return layer.penalty_values["participation"]
-
-    value = float(step(tf.constant(h)))
+    value = compiled_training_call(layer, "participation")(h)
     expected, expected_trace = reference.participation_trace_penalties(
         h, trace0, **kwargs
     )
