@@ -8,11 +8,20 @@ each function here against its twin.
 All functions compute in float32 (or the input's dtype if wider), whatever
 the layer's compute dtype, so that penalties stay accurate under the
 `mixed_float16` and `mixed_bfloat16` policies.
+
+The batch statistics that a penalty depends on nonlinearly (the KL
+sparsity's per-unit mean, the layer sparsity's mean activity) and the trace
+update's per-unit mean are taken over the global batch under data-parallel
+training (`keras_sparse_ae.distribute.batch_mean`). The other terms are
+means of per-sample values: Keras' loss scaling adds their per-replica
+values up to the global one when the replicas get equal parts of a batch.
 """
 
 import math
 
 from keras import backend, ops
+
+from keras_sparse_ae import distribute
 
 #: Clip applied to the batch-mean activity before the KL divergence, so the
 #: value and its gradient stay finite when a unit is always 0 or always 1.
@@ -48,6 +57,20 @@ def _mean(x, axis=None):
         return ops.mean(x, axis=axis)
     count = math.prod(shape) if axis is None else shape[axis]
     return ops.sum(x, axis=axis) / count
+
+
+def _batch_mean(x, axis=None):
+    """`_mean` over the global batch, across data-parallel replicas.
+
+    For the batch statistics a penalty depends on nonlinearly (and the
+    trace): under `tf.distribute` with several replicas it is
+    `keras_sparse_ae.distribute.batch_mean`, a mean over every replica's
+    part of the batch; everywhere else it is `_mean` (on TensorFlow without
+    replicas both are `ops.mean`).
+    """
+    if backend.backend() == "tensorflow":
+        return distribute.batch_mean(x, axis=axis)
+    return _mean(x, axis=axis)
 
 
 # === Reconstruction ===
@@ -117,7 +140,7 @@ def kl_sparsity_penalty(h, target, reduction="sum", epsilon=KL_EPSILON):
     penalty is `sum_j KL(target || rho_hat_j)` (or the mean over units).
     """
     h = _float(h)
-    rho_hat = ops.clip(_mean(h, axis=0), epsilon, 1.0 - epsilon)
+    rho_hat = ops.clip(_batch_mean(h, axis=0), epsilon, 1.0 - epsilon)
     kl = kl_divergence(target, rho_hat)
     return ops.sum(kl) if reduction == "sum" else _mean(kl)
 
@@ -132,7 +155,7 @@ def sigmoid_shift(participation, k):
 
 def layer_sparsity_penalty(h, participation):
     """`(mean_i mean_j h_ij - p)**2`: the layer's mean activity against p."""
-    return ops.square(_mean(_float(h)) - participation)
+    return ops.square(_batch_mean(_float(h)) - participation)
 
 
 def participation_target(trace, participation, k):
@@ -172,4 +195,4 @@ def binary_penalty(h):
 def trace_update(trace, h, gamma):
     """`gamma * trace + (1 - gamma) * mean_i h_i`: one EMA step of the trace."""
     h = _float(h)
-    return gamma * trace + (1.0 - gamma) * ops.cast(_mean(h, axis=0), trace.dtype)
+    return gamma * trace + (1.0 - gamma) * ops.cast(_batch_mean(h, axis=0), trace.dtype)

@@ -37,6 +37,8 @@ class KLSparsity(PenaltyLayer):
     (`reduction="mean"` averages over units instead of summing).
     `rho_hat` is clipped to `[1e-6, 1 - 1e-6]`, so the value and its
     gradient stay finite when a unit is exactly 0 or 1 on the whole batch.
+    Under data-parallel training `rho_hat` is the mean over the global
+    batch, not over one replica's part (`keras_sparse_ae.distribute`).
 
     Lesson 001 uses 1000 sigmoid codings with `target=0.1, weight=0.2`;
     lesson 003 uses `target=0.02, weight=7.5e-5` on both encoder layers.

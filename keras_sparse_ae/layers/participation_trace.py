@@ -32,9 +32,12 @@ class ParticipationTrace(PenaltyLayer):
 
         trace <- gamma * trace + (1 - gamma) * mean_i h_i
 
-    `predict`, `evaluate` and inference calls leave it unchanged. Under a
-    distribution strategy the update averages the replicas' values, which
-    is the global batch mean for equal per-replica batches.
+    `predict`, `evaluate` and inference calls leave it unchanged. Under
+    data-parallel training the batch means (here and in the sparsity term)
+    are over the global batch (`keras_sparse_ae.distribute.batch_mean`):
+    every `MirroredStrategy` replica computes the same new trace, and the
+    weight's `aggregation="mean"` keeps that value (a sum would multiply it
+    by the number of replicas).
 
     A weight of 0 disables its term (it is neither computed nor reported);
     the trace is updated whatever the weights.

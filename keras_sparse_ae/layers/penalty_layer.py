@@ -2,6 +2,8 @@
 
 import keras
 
+from keras_sparse_ae import distribute
+
 
 class PenaltyLayer(keras.layers.Layer):
     """Identity layer that adds named penalty terms on its input.
@@ -16,22 +18,35 @@ class PenaltyLayer(keras.layers.Layer):
 
     Subclasses list the enabled terms in `penalty_terms` (a term whose weight
     is 0 is neither computed nor reported).
+
+    Under `tf.distribute.MirroredStrategy` the replicas trace a step in
+    threads that take turns at each cross-replica reduction, and Keras keeps
+    one list of added losses per layer for all of them. The records are
+    therefore kept per replica (`penalty_values` is the current replica's),
+    and `PenaltyLayer.replica_losses` gives a model's `compute_loss` the
+    losses of the replica it runs for.
     """
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.supports_masking = True
-        self.penalty_values = {}
+        # Replica index -> {term: value} of that replica's last call.
+        self._replica_values = {}
 
     @property
     def penalty_terms(self):
         """Names of the terms this layer adds, in the order it adds them."""
         return ()
 
+    @property
+    def penalty_values(self):
+        """The `{term: value}` added by the last call (of this replica)."""
+        return self._replica_values.setdefault(distribute.replica_id(), {})
+
     def __call__(self, *args, **kwargs):
         # Records belong to one call: values from an earlier call (for
         # example the symbolic build) must not leak into a later graph.
-        self.penalty_values = {}
+        self._replica_values[distribute.replica_id()] = {}
         return super().__call__(*args, **kwargs)
 
     def add_penalty(self, term, value):
@@ -57,3 +72,38 @@ class PenaltyLayer(keras.layers.Layer):
 
     def compute_mask(self, inputs, mask=None):
         return mask
+
+    @staticmethod
+    def replica_losses(losses, layers):
+        """A model's `losses` as seen by the replica tracing the current step.
+
+        Without replicas (one device, JAX `DataParallel`, PyTorch) this is
+        `losses` itself. Under `MirroredStrategy` Keras' per-layer loss
+        lists, shared by the replicas' threads, may hold penalties of another
+        replica (added while this one waited at a cross-replica reduction)
+        and miss some of this replica's own (cleared when another replica's
+        forward pass began). The penalty layers' per-replica records fix
+        both: other replicas' values are dropped and this replica's missing
+        ones are added back.
+
+        Args:
+            losses: the model's `losses`.
+            layers: the model's `PenaltyLayer`s.
+
+        Returns:
+            A list of scalar tensors.
+        """
+        if distribute.replicas_in_sync() == 1:
+            return list(losses)
+        current = distribute.replica_id()
+        own, others = [], set()
+        for layer in layers:
+            for replica, values in layer._replica_values.items():
+                if replica == current:
+                    own.extend(values.values())
+                else:
+                    others.update(id(value) for value in values.values())
+        present = {id(loss) for loss in losses}
+        return [loss for loss in losses if id(loss) not in others] + [
+            value for value in own if id(value) not in present
+        ]

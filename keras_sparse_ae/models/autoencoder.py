@@ -243,10 +243,17 @@ class Autoencoder(keras.Model):
         _check_no_sample_weight({"sample_weight": sample_weight})
         target = x if y is None else y
         reconstruction = self._reconstruction_fn(target, y_pred)
+        # Scaled like the penalties: under tf.distribute, Keras divides each
+        # added loss by the number of replicas (their gradients are summed
+        # across replicas) and multiplies the total back for the `loss`
+        # metric; unscaled, the reconstruction's gradient and its share of
+        # `loss` would be num_replicas times too large. The method is private
+        # Keras API, but the penalties below already go through it, which
+        # keeps all terms scaled alike. Without replicas it changes nothing.
+        total = self._aggregate_additional_loss(reconstruction)
         # Python's sum, not ops.sum: a tracked list of JAX tracers cannot be
         # converted to one array inside a traced step.
-        total = reconstruction
-        for loss in self.losses:
+        for loss in PenaltyLayer.replica_losses(self.losses, self.penalty_layers):
             total = total + keras.ops.cast(
                 self._aggregate_additional_loss(loss), total.dtype
             )

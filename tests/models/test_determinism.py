@@ -75,7 +75,14 @@ def run_fresh(seeds, tmp_path):
     The processes run at the same time (the tests are CPU-bound and the
     import of a backend is most of their time).
     """
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")  # KERAS_BACKEND inherited
+    # KERAS_BACKEND is inherited; PYTHONPATH makes the children import this
+    # checkout's package, not another installed copy.
+    root = os.path.dirname(os.path.dirname(keras_sparse_ae.__file__))
+    env = dict(
+        os.environ,
+        TF_CPP_MIN_LOG_LEVEL="3",
+        PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
+    )
     outputs = [tmp_path / f"run{index}.npz" for index in range(len(seeds))]
     processes = [
         subprocess.Popen(
