@@ -17,13 +17,11 @@ Models, all 784-300-30-300-784 with sigmoid units, at each of
 - `deep SAE`: `build_deep_sae(hidden=(300, 30), alpha_b=0.5)` (all three
   penalties, a trace on every hidden layer; BCE, Adam 3e-3 and
   `steps_per_execution=10` as the builder compiles it), with host X, and
-  with device X at `steps_per_execution` 1 and 10. On JAX, Keras runs one
-  jitted call per step whatever `steps_per_execution` is (it only calls
-  the callbacks less often);
-- `deep SAE, K scanned`: a prototype of what the library could do (not in
-  the library): the same compiled model whose `train_function` runs up to
-  `--scan-steps` K steps in one jitted `lax.scan` over Keras' own
-  `train_step` (one dispatch per K steps);
+  with device X at `steps_per_execution` 1 and 10. Keras 3.15 alone runs
+  one jitted call per step whatever `steps_per_execution` is; our models
+  scan `steps_per_execution` steps in one jitted `lax.scan` over Keras' own
+  `train_step` (`keras_sparse_ae.models.scan`: one dispatch per 10 steps);
+- `deep SAE, spe=K`: the same with `steps_per_execution=--scan-steps` K;
 - `hand JAX`: a hand-written loop of the same network and loss (the
   library's `losses` formulas, Keras' Adam update), one jitted call per
   step, and one `lax.scan` over the whole epoch (one dispatch per epoch).
@@ -182,57 +180,11 @@ def deep_sae(seed, steps_per_execution=None):
     return model
 
 
-def scan_train_function(model):
-    """A `train_function` running `model.steps_per_execution` steps per call
-    in one jitted `lax.scan` over Keras' own `train_step`.
-
-    Consecutive batches of equal shape are stacked and scanned in one
-    dispatch (a shorter last group or the partial last batch compile once
-    more each). A prototype for the library; see the report.
-    """
-
-    def run_group(state, group):
-        stacked = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *group)
-
-        def body(carry, data):
-            logs, carry = model.train_step(carry, data)
-            return carry, logs
-
-        state, logs = jax.lax.scan(body, state, stacked)
-        return jax.tree_util.tree_map(lambda v: v[-1], logs), state
-
-    run_group = jax.jit(run_group, donate_argnums=0)
-
-    def shapes(data):
-        return [np.shape(leaf) for leaf in jax.tree_util.tree_leaves(data)]
-
-    def train_function(state, iterator):
-        batches = []
-        for _ in range(model.steps_per_execution):
-            try:
-                batches.append(next(iterator))
-            except StopIteration:
-                break
-        if not batches:
-            raise StopIteration
-        logs, start = None, 0
-        while start < len(batches):
-            stop = start + 1
-            while stop < len(batches) and shapes(batches[stop]) == shapes(
-                batches[start]
-            ):
-                stop += 1
-            logs, state = run_group(state, batches[start:stop])
-            start = stop
-        return logs, state
-
-    return train_function
-
-
 def scanned_deep_sae(seed, steps):
+    """The builder's deep SAE with `steps_per_execution=steps`: on JAX the
+    library scans that many steps per dispatch (`keras_sparse_ae.models.scan`)."""
     model = deep_sae(seed, steps_per_execution=steps)
-    model.make_train_function()  # builds Keras' own, then replace it
-    model.train_function = scan_train_function(model)
+    assert getattr(model.make_train_function(), "scanned_steps", None) == steps
     return model
 
 
@@ -470,7 +422,7 @@ def candidates(args):
         ("deep SAE, spe=1, device X", lambda: deep_sae(seed, 1), True, True),
         ("deep SAE (builder, spe=10), device X", lambda: deep_sae(seed), True, True),
         (
-            f"deep SAE, {k} steps scanned (prototype), device X",
+            f"deep SAE, spe={k} (scanned), device X",
             lambda: scanned_deep_sae(seed, k),
             True,
             True,
@@ -509,7 +461,7 @@ def main(argv=None):
         "--scan-steps",
         type=int,
         default=50,
-        help="steps per dispatch of the scanned prototype",
+        help="steps_per_execution of the `deep SAE, spe=K` row (scanned on JAX)",
     )
     parser.add_argument(
         "--check-samples",

@@ -43,7 +43,7 @@ Data (`--data digits`, the default): the 5,000 embedded MNIST digits
 one pixel (right, down, diagonally, ...) so that rows are not exact
 duplicates; `--data random`: uniform random values in [0, 1).
 
-    python bench/overhead.py            # the full measurement (~12 min)
+    python bench/overhead.py            # the full measurement (~14 min)
     python bench/overhead.py --quick    # smoke run (seconds)
 
 Prints Markdown tables and writes `bench/results/overhead.json`.
@@ -129,7 +129,7 @@ class NoTermMetrics(Autoencoder):
 
     @property
     def metrics(self):
-        ours = {id(m) for m in [self.reconstruction_tracker, *self.penalty_trackers]}
+        ours = {id(self.term_tracker)}
         return [m for m in super().metrics if id(m) not in ours]
 
     def compute_loss(

@@ -21,16 +21,20 @@ reloads the best model and writes the report).
     python bench/tune_memory.py --quick    # 5 trials, smoke run
     python bench/tune_memory.py --gc       # diagnostic, see below
     python bench/tune_memory.py --malloc-trim
+    python bench/tune_memory.py --keep-graphs   # the leak the tuner fixes
 
 Diagnostics: `--gc` runs `gc.collect()` after every trial and counts live
 Keras models and TensorFlow functions (growth that disappears is garbage
 waiting for Python's cycle collector; KerasTuner collects before every
 build anyway); `--malloc-trim` calls glibc's `malloc_trim(0)` after every
 trial (growth that disappears is free memory the allocator kept, not a
-leak).
+leak); `--keep-graphs` turns off the tuner's release of each trial's
+TensorFlow custom gradients (`keras_sparse_ae.tune.graph_release`): every
+traced train step then stays alive, tensorflow/tensorflow#97697.
 
 Prints Markdown tables and writes `bench/results/tune_memory.json`
-(`tune_memory_gc.json`, `tune_memory_trim.json` with the diagnostics).
+(`tune_memory_gc.json`, `tune_memory_trim.json`,
+`tune_memory_keep_graphs.json` with the diagnostics).
 """
 
 import argparse
@@ -46,7 +50,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import _common  # noqa: E402
 import numpy as np  # noqa: E402
 
-from keras_sparse_ae.tune import Range, get_space, run_search  # noqa: E402
+from keras_sparse_ae.tune import (  # noqa: E402
+    Range,
+    get_space,
+    graph_release,
+    run_search,  # noqa: E402
+)
 
 TARGET_MB = 100.0
 
@@ -88,38 +97,6 @@ def live_objects():
     return counts
 
 
-def _gradient_registry():
-    """TensorFlow's global gradient registry (private API), or `None`."""
-    try:
-        from tensorflow.python.framework import ops
-    except ImportError:
-        return None
-    return getattr(getattr(ops, "_gradient_registry", None), "_registry", None)
-
-
-def gradient_registry_keys():
-    registry = _gradient_registry()
-    return set(registry) if registry is not None else set()
-
-
-def prune_gradient_registry(keep):
-    """Drops the `CustomGradient-N` entries not in `keep`; returns how many.
-
-    `tf.custom_gradient` registers a gradient function under a new name
-    each time it is traced and never removes it; the function's closure
-    holds tensors of the traced graph (tensorflow/tensorflow#97697). Keras'
-    TensorFlow optimizer reaches it through `ReplicaContext.all_reduce`, so
-    every traced train step of every trial stays alive.
-    """
-    registry = _gradient_registry()
-    if registry is None:
-        return 0
-    stale = [k for k in registry if k.startswith("CustomGradient-") and k not in keep]
-    for key in stale:
-        del registry[key]
-    return len(stale)
-
-
 def malloc_trim():
     """Asks glibc to return free heap memory to the system (if glibc)."""
     import ctypes
@@ -141,7 +118,7 @@ def tiny_space(model, hidden):
 
 def diagnostics_text(args):
     parts = [
-        (args.prune_gradient_registry, "gradient registry pruned"),
+        (args.keep_graphs, "custom gradients NOT released (the leak)"),
         (args.gc, "gc.collect()"),
         (args.malloc_trim, "malloc_trim(0)"),
     ]
@@ -171,11 +148,12 @@ def main(argv=None):
         "and count live models and TensorFlow functions",
     )
     parser.add_argument(
-        "--prune-gradient-registry",
+        "--keep-graphs",
         action="store_true",
-        help="diagnostic (TensorFlow): after every trial, remove the "
-        "'CustomGradient-N' entries the trial added to TensorFlow's global "
-        "gradient registry (they keep every traced train step alive)",
+        help="diagnostic (TensorFlow): turn off the tuner's release of the "
+        "custom gradients each trial registers "
+        "(keras_sparse_ae.tune.graph_release), which keep every traced "
+        "train step alive: shows the leak it fixes",
     )
     parser.add_argument(
         "--malloc-trim",
@@ -211,9 +189,6 @@ def main(argv=None):
     def progress(line):
         if not line.startswith("trial "):
             return
-        if args.prune_gradient_registry:
-            prune_gradient_registry(registry_before)
-            gc.collect()
         if args.gc:
             gc.collect()
         if args.malloc_trim:
@@ -234,7 +209,9 @@ def main(argv=None):
             extra = f" | live {live}" if live else ""
             print(f"  {line} | RSS {rss:.1f} MB{extra}", flush=True)
 
-    registry_before = gradient_registry_keys()
+    if args.keep_graphs:
+        graph_release.release_custom_gradients = lambda keep: 0
+    registry_before = graph_release.registered_custom_gradients()
     before, _ = memory_mb()
     with tempfile.TemporaryDirectory() as tmp:
         result = run_search(
@@ -303,7 +280,7 @@ def main(argv=None):
                 ["completed / trials", f"{completed} / {len(result.trials)}", ""],
                 [
                     "CustomGradient entries left in TensorFlow's gradient registry",
-                    len(gradient_registry_keys() - registry_before),
+                    len(graph_release.registered_custom_gradients() - registry_before),
                     "",
                 ],
                 [
@@ -321,7 +298,7 @@ def main(argv=None):
         "tune_memory"
         + ("_gc" if args.gc else "")
         + ("_trim" if args.malloc_trim else "")
-        + ("_pruned" if args.prune_gradient_registry else ""),
+        + ("_keep_graphs" if args.keep_graphs else ""),
         {
             "benchmark": "tune_memory",
             "command": _common.command_line(),
@@ -333,9 +310,9 @@ def main(argv=None):
             "epochs": args.epochs,
             "gc_after_every_trial": args.gc,
             "malloc_trim_after_every_trial": args.malloc_trim,
-            "gradient_registry_pruned": args.prune_gradient_registry,
-            "gradient_registry_entries_added": len(
-                gradient_registry_keys() - registry_before
+            "custom_gradients_released": not args.keep_graphs,
+            "custom_gradients_left": len(
+                graph_release.registered_custom_gradients() - registry_before
             ),
             "trials": len(records),
             "completed": completed,

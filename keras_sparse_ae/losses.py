@@ -153,9 +153,20 @@ def sigmoid_shift(participation, k):
     return math.log((1.0 - participation) / participation) / k
 
 
-def layer_sparsity_penalty(h, participation):
-    """`(mean_i mean_j h_ij - p)**2`: the layer's mean activity against p."""
-    return ops.square(_batch_mean(_float(h)) - participation)
+def unit_means(h):
+    """`mean_i h_ij`: each unit's mean activity over the (global) batch."""
+    return _batch_mean(_float(h), axis=0)
+
+
+def layer_sparsity_penalty(h, participation, means=None):
+    """`(mean_i mean_j h_ij - p)**2`: the layer's mean activity against p.
+
+    `means`: `unit_means(h)` if already computed (the layer's mean is their
+    mean: every unit sees the same samples), saving a pass over `h`.
+    """
+    if means is None:
+        return ops.square(_batch_mean(_float(h)) - participation)
+    return ops.square(_mean(means) - participation)
 
 
 def participation_target(trace, participation, k):
@@ -187,12 +198,19 @@ def participation_penalty(h, trace, participation, gamma, k):
 
 
 def binary_penalty(h):
-    """`mean_ij h_ij**2 (h_ij - 1)**2`: pushes activations towards 0 or 1."""
+    """`mean_ij h_ij**2 (h_ij - 1)**2`: pushes activations towards 0 or 1.
+
+    Computed as `mean_ij (h_ij (h_ij - 1))**2`, one operation less.
+    """
     h = _float(h)
-    return _mean(ops.square(h) * ops.square(h - 1.0))
+    return _mean(ops.square(h * (h - 1.0)))
 
 
-def trace_update(trace, h, gamma):
-    """`gamma * trace + (1 - gamma) * mean_i h_i`: one EMA step of the trace."""
-    h = _float(h)
-    return gamma * trace + (1.0 - gamma) * ops.cast(_batch_mean(h, axis=0), trace.dtype)
+def trace_update(trace, h, gamma, means=None):
+    """`gamma * trace + (1 - gamma) * mean_i h_i`: one EMA step of the trace.
+
+    `means`: `unit_means(h)` if already computed.
+    """
+    if means is None:
+        means = unit_means(h)
+    return gamma * trace + (1.0 - gamma) * ops.cast(means, trace.dtype)

@@ -12,6 +12,15 @@ from hypothesis import settings
 settings.register_profile("default", deadline=None, max_examples=40)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
+# Our builders compile with XLA on TensorFlow by default. It pays over a
+# real training run but costs a few seconds of compiling per model, which
+# hundreds of tiny fits would pay again and again: the TensorFlow run turns
+# it off (child processes inherit the variable; on JAX, Keras' "auto" jit
+# stays). tests/models/test_compile_defaults.py checks the default and that
+# XLA computes the same numbers.
+if keras.backend.backend() == "tensorflow":
+    os.environ.setdefault("KERAS_SPARSE_AE_JIT_COMPILE", "false")
+
 
 @pytest.fixture(autouse=True)
 def _seed_and_clear():

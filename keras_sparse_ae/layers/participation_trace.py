@@ -112,9 +112,12 @@ class ParticipationTrace(PenaltyLayer):
 
     def call(self, inputs, training=None):
         p = self.participation
+        # Each unit's batch mean, shared by the sparsity term and the trace.
+        means = losses.unit_means(inputs) if self.alpha_s > 0 or training else None
         if self.alpha_s > 0:
             self.add_penalty(
-                "sparsity", self.alpha_s * losses.layer_sparsity_penalty(inputs, p)
+                "sparsity",
+                self.alpha_s * losses.layer_sparsity_penalty(inputs, p, means),
             )
         if self.alpha_p > 0:
             self.add_penalty(
@@ -127,7 +130,9 @@ class ParticipationTrace(PenaltyLayer):
         if self.alpha_b > 0:
             self.add_penalty("binary", self.alpha_b * losses.binary_penalty(inputs))
         if training:
-            self.trace.assign(losses.trace_update(self.trace, inputs, self.gamma))
+            self.trace.assign(
+                losses.trace_update(self.trace, inputs, self.gamma, means)
+            )
         return inputs
 
     def get_config(self):

@@ -15,6 +15,8 @@ from keras_sparse_ae.datasets.validation import check_data
 from keras_sparse_ae.io import atomic_path, check_finite_weights
 from keras_sparse_ae.layers.penalty_layer import PenaltyLayer
 from keras_sparse_ae.losses import RECONSTRUCTIONS, reconstruction_loss
+from keras_sparse_ae.models import scan
+from keras_sparse_ae.models.term_means import TermMeans
 
 
 @keras.saving.register_keras_serializable(package="keras_sparse_ae")
@@ -70,15 +72,16 @@ class Autoencoder(keras.Model):
             "reconstruction", reconstruction, RECONSTRUCTIONS
         )
         self._reconstruction_fn = reconstruction_loss(self.reconstruction)
-        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
-        self.penalty_trackers = []
-        self._penalty_sources = []
-        for layer in self.penalty_layers:
-            for term in layer.penalty_terms:
-                self.penalty_trackers.append(
-                    keras.metrics.Mean(name=f"{layer.name}_{term}")
-                )
-                self._penalty_sources.append((layer, term))
+        self._penalty_sources = [
+            (layer, term)
+            for layer in self.penalty_layers
+            for term in layer.penalty_terms
+        ]
+        self.term_tracker = TermMeans(
+            ["reconstruction"]
+            + [f"{layer.name}_{term}" for layer, term in self._penalty_sources],
+            name="terms",
+        )
 
     @property
     def penalty_layers(self):
@@ -165,6 +168,16 @@ class Autoencoder(keras.Model):
                 for i, part in enumerate(validation_data)
             )
         return self._check_array(validation_data, "validation_data", target=True)
+
+    def make_train_function(self, force=False):
+        """Keras' train function; on JAX, `steps_per_execution` steps scanned
+        in one dispatch (`keras_sparse_ae.models.scan`), same results."""
+        if self.train_function is not None and not force:
+            return self.train_function
+        super().make_train_function(force=force)
+        if scan.uses_scanned_steps(self):
+            self.train_function = scan.scanned_train_function(self)
+        return self.train_function
 
     def fit(self, x=None, y=None, **kwargs):
         """Trains on `x` alone (see `keras.Model.fit`).
@@ -257,11 +270,10 @@ class Autoencoder(keras.Model):
             total = total + keras.ops.cast(
                 self._aggregate_additional_loss(loss), total.dtype
             )
-        self.reconstruction_tracker.update_state(reconstruction)
-        for tracker, (layer, term) in zip(self.penalty_trackers, self._penalty_sources):
-            value = layer.penalty_values.get(term)
-            if value is not None:
-                tracker.update_state(value)
+        self.term_tracker.update_state(
+            [reconstruction]
+            + [layer.penalty_values.get(term) for layer, term in self._penalty_sources]
+        )
         return total
 
     def get_config(self):

@@ -5,7 +5,7 @@ import numbers
 import keras
 import numpy as np
 
-from keras_sparse_ae import _validation
+from keras_sparse_ae import _validation, config
 from keras_sparse_ae.datasets.validation import check_data
 from keras_sparse_ae.models.autoencoder import Autoencoder
 from keras_sparse_ae.models.layerwise import train_layerwise
@@ -116,6 +116,7 @@ def build_classifier(
         optimizer=optimizer,
         loss="sparse_categorical_crossentropy",
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        jit_compile=config.jit_compile(classifier),
     )
     return classifier
 

@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_sparse_ae import _validation
+from keras_sparse_ae import _validation, config
 from keras_sparse_ae.losses import RECONSTRUCTIONS
 from keras_sparse_ae.models.autoencoder import Autoencoder
 from keras_sparse_ae.models.optimizers import make_optimizer
@@ -119,16 +119,30 @@ def compile_autoencoder(model, optimizer="adam", learning_rate=None):
         learning_rate: float > 0 or `None` for the optimizer's default.
 
     Returns:
-        `model`, compiled with `steps_per_execution=STEPS_PER_EXECUTION`
-        (1 on the PyTorch backend, which allows no other value).
+        `model`, compiled with `steps_per_execution()` steps per call and
+        `jit_compile=keras_sparse_ae.config.jit_compile()` (XLA on
+        TensorFlow and JAX unless turned off; see `keras_sparse_ae.config`).
     """
     model.compile(
         optimizer=make_optimizer(optimizer, learning_rate),
         steps_per_execution=steps_per_execution(),
+        jit_compile=config.jit_compile(model),
     )
     return model
 
 
 def steps_per_execution():
-    """`STEPS_PER_EXECUTION`, or 1 on PyTorch (whose trainer only allows 1)."""
-    return 1 if keras.backend.backend() == "torch" else STEPS_PER_EXECUTION
+    """`STEPS_PER_EXECUTION`, or 1 where Keras 3.15 allows no other value.
+
+    1 on PyTorch (its trainer refuses more) and inside a TensorFlow
+    `tf.distribute` strategy's scope (Keras 3.15.1's multi-step function
+    fails under `MirroredStrategy`, plain Keras models too).
+    """
+    if keras.backend.backend() == "torch":
+        return 1
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf  # the backend in use: already imported
+
+        if tf.distribute.has_strategy():
+            return 1
+    return STEPS_PER_EXECUTION

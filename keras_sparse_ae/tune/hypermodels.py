@@ -5,7 +5,7 @@ import math
 import keras
 import keras_tuner
 
-from keras_sparse_ae import _validation
+from keras_sparse_ae import _validation, config
 from keras_sparse_ae.callbacks import TrainingDivergedError
 from keras_sparse_ae.models.registry import build, check_model_name
 from keras_sparse_ae.tune import spaces
@@ -120,12 +120,20 @@ class AutoencoderHyperModel(keras_tuner.HyperModel):
 
     def build(self, hp):
         values = self.declare(hp)
-        return build(
+        model = build(
             self.model_name,
             input_dim=self.input_dim,
             seed=self.seed,
             **spaces.builder_arguments(values),
         )
+        jit_compile = config.tuning_jit_compile(model)
+        if isinstance(jit_compile, bool) and model.jit_compile != jit_compile:
+            model.compile(
+                optimizer=model.optimizer,
+                steps_per_execution=model.steps_per_execution,
+                jit_compile=jit_compile,
+            )
+        return model
 
     def fit(
         self,

@@ -26,7 +26,7 @@ import numpy as np
 from keras_sparse_ae import _validation, io
 from keras_sparse_ae.models.registry import check_model_name
 from keras_sparse_ae.train import DEFAULT_HOLDOUT, load_data, split_holdout
-from keras_sparse_ae.tune import report, spaces
+from keras_sparse_ae.tune import graph_release, report, spaces
 from keras_sparse_ae.tune.hypermodels import AutoencoderHyperModel
 
 TUNERS = ("random", "grid", "hyperband", "bayesian")
@@ -129,6 +129,7 @@ class _TrackedTuner:
         self._consecutive_errors = 0
         self._search_start = time.perf_counter()
         self._trial_start = None
+        self._gradients_before = graph_release.registered_custom_gradients()
         #: The `run.json` dicts of the trials this tuner ran in this process.
         self.session_records = []
         super().__init__(*args, **kwargs)
@@ -140,6 +141,7 @@ class _TrackedTuner:
     def on_trial_begin(self, trial):
         super().on_trial_begin(trial)
         self._trial_start = time.perf_counter()
+        self._gradients_before = graph_release.registered_custom_gradients()
         self.hypermodel.epochs_run = 0
 
     def on_trial_end(self, trial):
@@ -162,8 +164,10 @@ class _TrackedTuner:
         io.write_json(os.path.join(trial_dir, RUN_FILE), record)
         super().on_trial_end(trial)
         # KerasTuner also clears before each build; this frees the finished
-        # trial's graph before the next one is requested.
+        # trial's graph before the next one is requested (on TensorFlow only
+        # once its custom gradients are unregistered, see `graph_release`).
         keras.backend.clear_session(free_memory=False)
+        graph_release.release_custom_gradients(self._gradients_before)
         record["score"] = (
             self.oracle.get_trial(trial.trial_id).score if completed else None
         )

@@ -146,6 +146,10 @@ def penalty_terms():
                 )
             )
     terms["layer_sparsity_penalty"] = lambda h: losses.layer_sparsity_penalty(h, P)
+    # As ParticipationTrace computes it: from the shared per-unit means.
+    terms["layer_sparsity_penalty(unit_means)"] = lambda h: (
+        losses.layer_sparsity_penalty(h, P, losses.unit_means(h))
+    )
     for trace_name, trace in TRACES.items():
         for k in (100.0, 1e4):
             terms[f"participation_penalty({trace_name}, k={k:g})"] = (
@@ -178,6 +182,7 @@ COVERED = {
     "kl_sparsity_penalty",
     "sigmoid_shift",
     "layer_sparsity_penalty",
+    "unit_means",
     "participation_target",
     "participation_penalty",
     "binary_penalty",

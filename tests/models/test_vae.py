@@ -172,7 +172,7 @@ def test_history_with_validation(rng):
 def test_no_kl_term_when_beta_is_zero():
     model = small_model(beta=0.0)
     assert model.sampling_layer.penalty_terms == ()
-    assert [tracker.name for tracker in model.metrics] == ["loss", "reconstruction"]
+    assert model.term_tracker.names == ("reconstruction",)
 
 
 # === Encoding, generation, interpolation ===

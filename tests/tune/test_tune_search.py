@@ -303,3 +303,42 @@ def test_repeated_errors_stop_the_search_resumably(tmp_path, monkeypatch):
     with pytest.raises(SearchFailedError, match="after 1 trials in a row"):
         run_search("deep_sae", **settings, max_consecutive_errors=1)
     assert [r["trial_id"] for r in load_trials(tmp_path / "p")] == ["0", "1", "2"]
+
+
+# === Memory: finished trials release their graphs ===
+
+
+def _registry_growth_per_trial(tmp_path, release):
+    """Custom gradients left registered after each of 3 tiny trials."""
+    import keras_sparse_ae.tune.search as search_module
+    from keras_sparse_ae.tune import graph_release
+
+    before = graph_release.registered_custom_gradients()
+    growth = []
+
+    def progress(_line):
+        growth.append(len(graph_release.registered_custom_gradients() - before))
+
+    with pytest.MonkeyPatch.context() as patch:
+        if not release:
+            patch.setattr(
+                search_module.graph_release,
+                "release_custom_gradients",
+                lambda keep: 0,
+            )
+        settings = tiny_search(
+            tmp_path, project_name="p", max_trials=3, progress=progress
+        )
+        run_search("deep_sae", **settings)
+    graph_release.release_custom_gradients(before)
+    return growth[:3]
+
+
+@pytest.mark.skipif(not tensorflow_backend(), reason="a TensorFlow registry")
+def test_trials_do_not_accumulate_custom_gradients(tmp_path):
+    """TensorFlow keeps every traced step's graph alive through its custom
+    gradient registry (tensorflow/tensorflow#97697): 11 MB per tiny trial.
+    Without the release (the control), the registry grows every trial."""
+    assert _registry_growth_per_trial(tmp_path / "fixed", release=True) == [0, 0, 0]
+    growth = _registry_growth_per_trial(tmp_path / "control", release=False)
+    assert growth[0] > 0 and growth[2] > growth[0]

@@ -1,0 +1,52 @@
+"""`TermMeans`: per-term epoch means in one metric."""
+
+import keras
+import numpy as np
+import pytest
+
+import keras_sparse_ae
+from keras_sparse_ae.models.term_means import TermMeans
+
+
+def test_means_skip_missing_values_and_reset():
+    metric = TermMeans(["a", "b", "c"])
+    metric.update_state([1.0, 2.0, None])
+    metric.update_state([3.0, None, None])
+    result = {k: float(v) for k, v in metric.result().items()}
+    assert result == {"a": 2.0, "b": 2.0, "c": 0.0}
+    metric.reset_state()
+    assert all(float(v) == 0.0 for v in metric.result().values())
+
+
+def test_wrong_number_of_values():
+    with pytest.raises(ValueError, match="Expected 2 values.*Received: 1"):
+        TermMeans(["a", "b"]).update_state([1.0])
+
+
+def test_same_means_as_one_keras_mean_per_term():
+    rng = np.random.default_rng(0)
+    names = ["reconstruction", "h1_sparsity", "h1_binary"]
+    metric = TermMeans(names)
+    means = {name: keras.metrics.Mean(name=name) for name in names}
+    for _ in range(7):
+        values = rng.random(len(names)).astype("float32")
+        metric.update_state(list(values))
+        for name, value in zip(names, values):
+            means[name].update_state(value)
+    result = metric.result()
+    assert list(result) == names
+    for name in names:
+        np.testing.assert_allclose(
+            float(result[name]), float(means[name].result()), rtol=1e-6
+        )
+
+
+def test_history_has_every_term_once():
+    x = np.random.default_rng(0).random((64, 16)).astype("float32")
+    model = keras_sparse_ae.build_deep_sae(16, hidden=(8, 4), alpha_b=0.5, seed=0)
+    history = model.fit(x, batch_size=32, epochs=1, verbose=0)
+    terms = ["sparsity", "participation", "binary"]
+    expected = ["loss", "reconstruction"]
+    expected += [f"h{i}_{t}" for i in (1, 2, 3) for t in terms]
+    assert sorted(history.history) == sorted(expected)
+    assert "terms" not in history.history
