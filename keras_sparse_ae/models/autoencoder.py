@@ -214,12 +214,23 @@ class Autoencoder(keras.Model):
             raise guard.error
         return history
 
-    def evaluate(self, x=None, y=None, **kwargs):
-        """Returns the loss (and terms) on `x` (see `keras.Model.evaluate`)."""
+    def evaluate(self, x=None, y=None, return_dict=False, **kwargs):
+        """Returns the loss (and terms) on `x` (see `keras.Model.evaluate`).
+
+        As a list: `loss`, `reconstruction`, then every penalty term in the
+        model's order (the order of `term_tracker.names`).
+        """
         _check_no_sample_weight(kwargs)
         x = self._check_array(x, "x", target=y is None)
         y = self._check_array(y, "y", target=True)
-        return super().evaluate(_tuple_batches(x), y, **kwargs)
+        logs = super().evaluate(_tuple_batches(x), y, return_dict=True, **kwargs)
+        if return_dict:
+            return logs
+        # Keras lists a dict-valued metric's entries alphabetically.
+        order = ["loss", *self.term_tracker.names]
+        values = [logs[name] for name in order if name in logs]
+        values += [value for name, value in sorted(logs.items()) if name not in order]
+        return values[0] if len(values) == 1 else values
 
     def predict(self, x, **kwargs):
         """Reconstructions of `x` (see `keras.Model.predict`)."""

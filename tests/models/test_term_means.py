@@ -50,3 +50,13 @@ def test_history_has_every_term_once():
     expected += [f"h{i}_{t}" for i in (1, 2, 3) for t in terms]
     assert sorted(history.history) == sorted(expected)
     assert "terms" not in history.history
+
+
+def test_evaluate_lists_loss_reconstruction_then_terms_in_model_order():
+    x = np.random.default_rng(0).random((64, 16)).astype("float32")
+    model = keras_sparse_ae.build_deep_sae(16, hidden=(8, 4), alpha_b=0.5, seed=0)
+    logs = model.evaluate(x, verbose=0, return_dict=True)
+    values = model.evaluate(x, verbose=0)
+    names = ["loss", *model.term_tracker.names]
+    assert names[1:4] == ["reconstruction", "h1_sparsity", "h1_participation"]
+    assert values == [logs[name] for name in names]
