@@ -35,7 +35,7 @@ import os
 
 import keras
 
-from keras_sparse_ae import _validation
+from keras_sparse_ae import _validation, distribute
 
 #: Environment variable read by `jit_compile` when `set_jit_compile` was not
 #: called (values: `auto`, `true`, `false`, case-insensitive).
@@ -51,11 +51,10 @@ def set_jit_compile(value):
     `None` goes back to the environment variable (or `"auto"`).
     """
     global _jit_setting
-    if value is not None and not isinstance(value, bool):
-        if not isinstance(value, str) or value != "auto":
-            raise _validation.invalid_value(
-                "jit_compile", "True, False, 'auto' or None", value
-            )
+    if not (value is None or isinstance(value, bool) or value == "auto"):
+        raise _validation.invalid_value(
+            "jit_compile", "True, False, 'auto' or None", value
+        )
     _jit_setting = value
 
 
@@ -95,9 +94,7 @@ def jit_compile(model=None):
     setting = _setting()
     if setting != "auto" or keras.backend.backend() != "tensorflow":
         return setting
-    import tensorflow as tf  # the backend in use: already imported
-
-    if tf.distribute.has_strategy():
+    if distribute.in_strategy_scope():
         return False
     from tensorflow.python.framework.config import is_op_determinism_enabled
 

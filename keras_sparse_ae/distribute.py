@@ -21,6 +21,19 @@ over one replica's part of it.
 from keras import backend, ops
 
 
+def in_strategy_scope():
+    """Whether a (non-default) `tf.distribute` strategy is in scope.
+
+    `False` on other backends. Inside a strategy's scope our builders compile
+    with one step per call and without XLA (see `models.stack` and `config`).
+    """
+    if backend.backend() != "tensorflow":
+        return False
+    import tensorflow as tf  # the backend in use: already imported
+
+    return tf.distribute.has_strategy()
+
+
 def _replica_context():
     """The `tf.distribute` replica context of a step on several replicas.
 

@@ -19,6 +19,8 @@ JAX backend, jit-compiled, `steps_per_execution > 1` and no
 `keras.distribution` (Keras' sharded step is used there unchanged).
 """
 
+import itertools
+
 import keras
 import numpy as np
 
@@ -70,15 +72,9 @@ def scanned_train_function(model):
                 break
         if not batches:
             raise StopIteration
-        logs, start = None, 0
-        while start < len(batches):
-            stop = start + 1
-            while stop < len(batches) and shapes(batches[stop]) == shapes(
-                batches[start]
-            ):
-                stop += 1
-            logs, state = run_group(state, batches[start:stop])
-            start = stop
+        logs = None
+        for _, group in itertools.groupby(batches, key=shapes):
+            logs, state = run_group(state, list(group))
         return logs, state
 
     train_function.scanned_steps = model.steps_per_execution

@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_sparse_ae import _validation, config
+from keras_sparse_ae import _validation, config, distribute
 from keras_sparse_ae.losses import RECONSTRUCTIONS
 from keras_sparse_ae.models.autoencoder import Autoencoder
 from keras_sparse_ae.models.optimizers import make_optimizer
@@ -138,11 +138,6 @@ def steps_per_execution():
     `tf.distribute` strategy's scope (Keras 3.15.1's multi-step function
     fails under `MirroredStrategy`, plain Keras models too).
     """
-    if keras.backend.backend() == "torch":
+    if keras.backend.backend() == "torch" or distribute.in_strategy_scope():
         return 1
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf  # the backend in use: already imported
-
-        if tf.distribute.has_strategy():
-            return 1
     return STEPS_PER_EXECUTION
