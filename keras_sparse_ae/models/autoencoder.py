@@ -281,9 +281,12 @@ class Autoencoder(keras.Model):
             total = total + keras.ops.cast(
                 self._aggregate_additional_loss(loss), total.dtype
             )
+        # Weighted by the batch size, as Keras weights `loss`: with a shorter
+        # last batch the epoch's terms still add up to the epoch's loss.
         self.term_tracker.update_state(
             [reconstruction]
-            + [layer.penalty_values.get(term) for layer, term in self._penalty_sources]
+            + [layer.penalty_values.get(term) for layer, term in self._penalty_sources],
+            weight=keras.ops.shape(target)[0],
         )
         return total
 

@@ -16,6 +16,10 @@ class TermMeans(keras.metrics.Metric):
     terms. `result()` is a dict `{name: mean}`, which Keras adds to the logs
     entry by entry, so `History` is the same as with separate trackers.
 
+    Each step can carry a `weight`, its batch size, as Keras weights its own
+    `loss` metric: the terms of an epoch whose last batch is shorter then
+    still add up to `loss`.
+
     Args:
         names: the terms' names, in order.
         name: the metric's own name (not in the logs).
@@ -28,6 +32,11 @@ class TermMeans(keras.metrics.Metric):
     >>> metric.update_state([3.0, None])  # "b" not seen this step
     >>> {k: float(v) for k, v in metric.result().items()}
     {'a': 2.0, 'b': 2.0}
+    >>> metric.reset_state()
+    >>> metric.update_state([1.0, 1.0], weight=3)
+    >>> metric.update_state([5.0, 1.0], weight=1)
+    >>> {k: float(v) for k, v in metric.result().items()}
+    {'a': 2.0, 'b': 1.0}
     """
 
     def __init__(self, names, name="term_means", dtype="float32"):
@@ -41,8 +50,13 @@ class TermMeans(keras.metrics.Metric):
             shape=size, initializer="zeros", dtype=self.dtype, name="count"
         )
 
-    def update_state(self, values):
-        """Adds one value per name (`None`: that term was not computed)."""
+    def update_state(self, values, weight=None):
+        """Adds one value per name (`None`: that term was not computed).
+
+        Args:
+            values: one scalar (or `None`) per name.
+            weight: this step's weight (its batch size), or `None` for 1.
+        """
         if len(values) != len(self.names):
             raise ValueError(
                 f"Invalid value for argument `values`. Expected {len(self.names)} "
@@ -59,8 +73,13 @@ class TermMeans(keras.metrics.Metric):
                 for value in values
             ]
         )
+        counts = ops.convert_to_tensor(present, dtype=self.dtype)
+        if weight is not None:
+            weight = ops.cast(weight, self.dtype)
+            stacked = stacked * weight
+            counts = counts * weight
         self.total.assign_add(stacked)
-        self.count.assign_add(ops.convert_to_tensor(present, dtype=self.dtype))
+        self.count.assign_add(counts)
 
     def result(self):
         if not self.names:

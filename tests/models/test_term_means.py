@@ -60,3 +60,31 @@ def test_evaluate_lists_loss_reconstruction_then_terms_in_model_order():
     names = ["loss", *model.term_tracker.names]
     assert names[1:4] == ["reconstruction", "h1_sparsity", "h1_participation"]
     assert values == [logs[name] for name in names]
+
+
+def test_weights_scale_each_step():
+    metric = TermMeans(["a"])
+    metric.update_state([1.0], weight=3)
+    metric.update_state([5.0], weight=1)
+    assert float(metric.result()["a"]) == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("steps_per_execution", [1, 4])
+def test_terms_add_up_to_loss_with_a_short_last_batch(steps_per_execution):
+    # 70 samples in batches of 32: the last batch holds 6. Keras weights
+    # `loss` by batch size; unweighted term means would not add up to it.
+    x = np.random.default_rng(1).random((70, 16)).astype("float32")
+    model = keras_sparse_ae.build_l1_sae(16, 8, beta=0.05, seed=0)
+    if keras.backend.backend() == "torch":
+        steps_per_execution = 1
+    model.compile(optimizer="adam", steps_per_execution=steps_per_execution)
+    history = model.fit(x, batch_size=32, epochs=2, verbose=0)
+    logs = model.evaluate(x, batch_size=32, verbose=0, return_dict=True)
+    for record in (
+        {k: v[-1] for k, v in history.history.items()},
+        logs,
+    ):
+        terms = sum(v for k, v in record.items() if k != "loss")
+        np.testing.assert_allclose(terms, record["loss"], rtol=2e-6)
+    full = model.evaluate(x, batch_size=len(x), verbose=0, return_dict=True)
+    np.testing.assert_allclose(logs["reconstruction"], full["reconstruction"], rtol=1e-5)
