@@ -1,9 +1,13 @@
-"""`DivergenceGuard`: stops a diverging run and gives back finite weights."""
+"""Callbacks: `DivergenceGuard` stops a diverging run and gives back finite
+weights; `TraceRecorder` records the participation traces during training."""
 
 import math
 
 import keras
 import numpy as np
+
+from keras_sparse_ae import _validation
+from keras_sparse_ae.layers.participation_trace import ParticipationTrace
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -135,4 +139,168 @@ def _message(model, epoch, name, value, last_good_epoch):
     )
 
 
-__all__ = ["DivergenceGuard", "TrainingDivergedError"]
+def trace_layers(model):
+    """The `ParticipationTrace` layers anywhere inside `model`, in model order.
+
+    Walks `.layers` depth first (the encoder's layers, then the decoder's,
+    and so on into any nested model), each layer once. Keras'
+    `_flatten_layers` is not used: its order is not the model's.
+    """
+    found = []
+    pending = [model]
+    while pending:
+        layer = pending.pop()
+        if isinstance(layer, ParticipationTrace) and all(
+            layer is not seen for seen in found
+        ):
+            found.append(layer)
+        pending.extend(reversed(getattr(layer, "layers", None) or ()))
+    return found
+
+
+class TraceRecorder(keras.callbacks.Callback):
+    """Records the activity trace of every `ParticipationTrace` layer.
+
+    A `ParticipationTrace` layer keeps, per unit, an exponential moving
+    average of its activity, `trace_j <- gamma * trace_j + (1 - gamma) *
+    mean_i h_ij`, which the participation penalty pulls towards
+    `p = 1 - sparsity`. This callback copies every such trace once before
+    training (step 0), then at the end of every epoch or, with
+    `every_n_batches`, each time another `every_n_batches` training steps
+    have run, so that `plotting.plot_trace_evolution` can show how the
+    traces moved.
+
+    Batch hooks run once per `steps_per_execution` steps (`build_deep_sae`
+    compiles with 10): the recorder then sees every 10th step, and records
+    at the first one that completes another `every_n_batches`. Each record
+    copies the traces from the device, so recording every few batches
+    synchronises that often.
+
+    Each `fit` starts a new record (like `History`).
+
+    Args:
+        every_n_batches: int >= 1 or `None` (default): record every this
+            many training steps instead of at each epoch end.
+
+    Attributes:
+        steps: list of int, the number of training steps of this `fit` run
+            before each record (0 first).
+        traces: `{layer name: (records, units) float32 array}`, one row
+            per entry of `steps` (a property; empty before training).
+        targets: `{layer name: sparsity}` of each traced layer; the trace's
+            target is `1 - sparsity`.
+
+    Raises:
+        ValueError: on `fit`, before any step, if the model has no
+            `ParticipationTrace` layer.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_sparse_ae import build_deep_sae
+    >>> model = build_deep_sae(input_dim=16, hidden=(8, 4), seed=0)
+    >>> x = np.random.default_rng(0).random((64, 16)).astype("float32")
+    >>> recorder = TraceRecorder()
+    >>> _ = model.fit(x, epochs=2, batch_size=16, verbose=0,
+    ...               callbacks=[recorder])
+    >>> recorder.steps
+    [0, 4, 8]
+    >>> {name: trace.shape for name, trace in recorder.traces.items()}
+    {'h1': (3, 8), 'h2': (3, 4), 'h3': (3, 8)}
+    >>> recorder.targets
+    {'h1': 0.75, 'h2': 0.75, 'h3': 0.75}
+    """
+
+    def __init__(self, every_n_batches=None):
+        super().__init__()
+        if every_n_batches is not None:
+            every_n_batches = _validation.check_int("every_n_batches", every_n_batches)
+        self.every_n_batches = every_n_batches
+        self.steps = []
+        self.targets = {}
+        self._layers = []
+        self._records = {}
+        self._first_iteration = None
+        self._step = 0
+        self._epoch_start = 0
+
+    @property
+    def traces(self):
+        return {
+            name: np.stack(rows).astype(np.float32)
+            for name, rows in self._records.items()
+            if rows
+        }
+
+    def on_train_begin(self, logs=None):
+        model = self.model
+        layers = trace_layers(model)
+        if not layers:
+            raise ValueError(
+                "Invalid value for argument `model`. Expected a model with at "
+                "least one `ParticipationTrace` layer (`TraceRecorder` records "
+                f"their traces). Received: model {model.name!r} without one"
+            )
+        names = [layer.name for layer in layers]
+        if len(set(names)) != len(names):
+            raise ValueError(
+                "Invalid value for argument `model`. Expected "
+                "`ParticipationTrace` layers with unique names (traces are "
+                f"recorded by name). Received: layers named {names}"
+            )
+        self._layers = layers
+        self.targets = {layer.name: layer.sparsity for layer in layers}
+        self._records = {name: [] for name in names}
+        self.steps = []
+        self._first_iteration = self._iterations()
+        self._epoch_start = self._step = 0
+        self._record()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = self._step
+
+    def on_train_batch_end(self, batch, logs=None):
+        n = self.every_n_batches
+        if n is None and self._first_iteration is not None:
+            return  # the optimizer's counter gives the step at the epoch end
+        previous = self._step
+        self._step = self._steps_run(batch)
+        if n is not None and self._step // n > previous // n:
+            self._record()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._step = self._steps_run()
+        if self.every_n_batches is None:
+            self._record()
+
+    def _iterations(self):
+        """The optimizer's step counter, or `None` without an optimizer."""
+        optimizer = getattr(self.model, "optimizer", None)
+        iterations = getattr(optimizer, "iterations", None)
+        if iterations is None:
+            return None
+        return int(np.asarray(keras.ops.convert_to_numpy(iterations)))
+
+    def _steps_run(self, batch=None):
+        """Training steps run so far in this `fit`."""
+        # The optimizer counts the steps exactly. Keras' `batch` argument
+        # overshoots in an epoch's last, partial execution when
+        # `steps_per_execution > 1` (it is `begin + steps_per_execution - 1`).
+        if self._first_iteration is not None:
+            return self._iterations() - self._first_iteration
+        if batch is None:
+            return self._step
+        steps = (self.params or {}).get("steps") or batch + 1
+        return self._epoch_start + min(batch + 1, steps)
+
+    def _record(self):
+        # `self.model` (not `_model`): on JAX the property first writes the
+        # trainer's state back into the variables.
+        self.model  # noqa: B018
+        for layer in self._layers:
+            value = keras.ops.convert_to_numpy(layer.trace)
+            self._records[layer.name].append(np.array(value, dtype=np.float32))
+        self.steps.append(self._step)
+
+
+__all__ = ["DivergenceGuard", "TraceRecorder", "TrainingDivergedError"]

@@ -3,6 +3,7 @@
 import contextlib
 import json
 import os
+import stat
 import tempfile
 
 import keras
@@ -15,6 +16,10 @@ def atomic_path(path, suffix=""):
 
     If the body raises, the temporary file is removed and `path` is left as
     it was (an existing file is never half-overwritten).
+
+    The final file gets ordinary permissions, not the owner-only mode of a
+    temporary file: those of the file it replaces, else `0o666` less the
+    process umask (what `open(path, "w")` would give).
 
     Args:
         path: the final path.
@@ -29,11 +34,33 @@ def atomic_path(path, suffix=""):
     os.close(handle)
     try:
         yield tmp
+        os.chmod(tmp, _final_mode(path))
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
         raise
+
+
+def _final_mode(path):
+    """Permission bits for a file written to `path` (see `atomic_path`)."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
+
+
+def _umask():
+    """The process umask, read without changing it where Linux allows."""
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    # Elsewhere: set and restore (not atomic between threads).
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_json(path, data):
