@@ -79,6 +79,7 @@ SAME_SHAPE = {
     "kl_sae": dict(hidden=HIDDEN, activation="sigmoid"),
     "kl_sae_deep": dict(hidden=HIDDEN),
     "l1_sae": dict(code_size=30),
+    "l2_sae": dict(units=30),
     "linear": dict(code_size=30),
     "plain": dict(hidden=HIDDEN),
     "stacked": dict(hidden=HIDDEN, activation="sigmoid"),

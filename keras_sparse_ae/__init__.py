@@ -1,7 +1,11 @@
 """Sparse autoencoders for Keras 3: layers, models, reference and tools."""
 
 from keras_sparse_ae import callbacks, datasets, reference, regularizers
-from keras_sparse_ae.callbacks import DivergenceGuard, TrainingDivergedError
+from keras_sparse_ae.callbacks import (
+    DivergenceGuard,
+    TraceRecorder,
+    TrainingDivergedError,
+)
 from keras_sparse_ae.layers import (
     ActivityRegularizer,
     DenseTranspose,
@@ -20,6 +24,7 @@ from keras_sparse_ae.models import (
     build_kl_sae,
     build_kl_sae_deep,
     build_l1_sae,
+    build_l2_sae,
     build_linear,
     build_plain,
     build_stacked,
@@ -30,6 +35,7 @@ from keras_sparse_ae.models import (
     train_layerwise,
 )
 from keras_sparse_ae.models.vae import VariationalAutoencoder
+from keras_sparse_ae.sweep import SweepResult, regularization_sweep
 
 __version__ = "0.1.0"
 
@@ -48,6 +54,7 @@ __all__ = [
     "build_kl_sae",
     "build_kl_sae_deep",
     "build_l1_sae",
+    "build_l2_sae",
     "build_linear",
     "build_plain",
     "build_stacked",
@@ -59,10 +66,13 @@ __all__ = [
     "format_sparsity_report",
     "list_models",
     "reference",
+    "regularization_sweep",
     "regularizers",
     "sparsity_report",
+    "SweepResult",
     "train_layerwise",
     "TiedAutoencoder",
+    "TraceRecorder",
     "TrainingDivergedError",
     "VariationalAutoencoder",
 ]

@@ -6,6 +6,7 @@ from keras_sparse_ae.models.deep_sae import build_deep_sae
 from keras_sparse_ae.models.denoising import build_denoising
 from keras_sparse_ae.models.kl_sae import build_kl_sae, build_kl_sae_deep
 from keras_sparse_ae.models.l1_sae import build_l1_sae
+from keras_sparse_ae.models.l2_sae import build_l2_sae
 from keras_sparse_ae.models.layerwise import train_layerwise
 from keras_sparse_ae.models.linear import build_linear
 from keras_sparse_ae.models.optimizers import make_optimizer
@@ -23,6 +24,7 @@ __all__ = [
     "build_kl_sae",
     "build_kl_sae_deep",
     "build_l1_sae",
+    "build_l2_sae",
     "build_linear",
     "build_plain",
     "build_stacked",

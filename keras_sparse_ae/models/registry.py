@@ -5,6 +5,7 @@ from keras_sparse_ae.models.deep_sae import build_deep_sae
 from keras_sparse_ae.models.denoising import build_denoising
 from keras_sparse_ae.models.kl_sae import build_kl_sae, build_kl_sae_deep
 from keras_sparse_ae.models.l1_sae import build_l1_sae
+from keras_sparse_ae.models.l2_sae import build_l2_sae
 from keras_sparse_ae.models.linear import build_linear
 from keras_sparse_ae.models.plain import build_plain
 from keras_sparse_ae.models.stacked import build_stacked
@@ -17,6 +18,7 @@ _BUILDERS = {
     "kl_sae": build_kl_sae,
     "kl_sae_deep": build_kl_sae_deep,
     "l1_sae": build_l1_sae,
+    "l2_sae": build_l2_sae,
     "linear": build_linear,
     "plain": build_plain,
     "stacked": build_stacked,
@@ -45,6 +47,15 @@ def check_model_name(name):
     return _validation.check_choice("model", name, tuple(list_models()))
 
 
+def get_builder(name):
+    """The builder registered as `name` (a `ValueError` lists the known ones).
+
+    >>> get_builder("l1_sae").__name__
+    'build_l1_sae'
+    """
+    return _BUILDERS[check_model_name(name)]
+
+
 def build(name, **kwargs):
     """Builds the model called `name` with `kwargs` (e.g. `input_dim=784`).
 
@@ -54,4 +65,4 @@ def build(name, **kwargs):
     >>> model.name
     'deep_sae'
     """
-    return _BUILDERS[check_model_name(name)](**kwargs)
+    return get_builder(name)(**kwargs)

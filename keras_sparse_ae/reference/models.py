@@ -81,3 +81,23 @@ def l1_sae_loss(x, weights, beta):
         "code_l1": losses.activity_penalty(code, "l1", beta),
     }
     return _total(terms)
+
+
+def l2_sae_loss(x, weights, activity_weight, kernel_weight=0.0):
+    """Lesson 002's loss, per sample: reconstruction, `code_l2`, L2 on `W_1`.
+
+    `h = relu(x W_1 + b_1)`, `x_hat = sigmoid(h W_2 + b_2)`;
+    `code_l2 = activity_weight * mean_i sum_c h_ic**2` (the squared code
+    summed over the units, averaged over the samples) and, with
+    `kernel_weight > 0`, `"l2_weights" = kernel_weight * sum(W_1**2)` (the
+    encoder's kernel only).
+    """
+    (w1, b1), (w2, b2) = weights
+    code = losses.relu(np.asarray(x, np.float64) @ w1 + b1)
+    x_hat = losses.sigmoid(code @ w2 + b2)
+    terms = {"reconstruction": losses.mse(x, x_hat)}
+    if activity_weight > 0:
+        terms["code_l2"] = float(activity_weight * np.mean(np.sum(code**2, axis=1)))
+    if kernel_weight > 0:
+        terms["l2_weights"] = l2_weight_penalty([(w1, b1)], kernel_weight)
+    return _total(terms)

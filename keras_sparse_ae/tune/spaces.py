@@ -139,6 +139,9 @@ KINDS = {
     "noise": _choice_kind(NOISES),
     "noise_level": _float_kind(0.0, low_open=True),
     "code_size": _int_kind(1),
+    "units": _int_kind(1),
+    "activity_weight": _WEIGHT,
+    "kernel_weight": _WEIGHT,
 }
 
 _COMMON = ("optimizer", "learning_rate", "batch_size")
@@ -157,6 +160,7 @@ MODEL_PARAMETERS = {
     "kl_sae": ("hidden", "target", "weight", "l2") + _DENSE,
     "kl_sae_deep": ("hidden", "target", "weight", "l2") + _DENSE,
     "l1_sae": ("code_size", "beta"),
+    "l2_sae": ("units", "activity_weight", "kernel_weight"),
     "vae": ("hidden", "code_size", "beta") + _DENSE,
 }
 
@@ -216,6 +220,12 @@ DEFAULT_SPACES = {
         "learning_rate": _ADAM_RATES,
         "beta": (0.05, 0.01, 0.2),
         "code_size": (50,),
+    },
+    "l2_sae": {
+        "learning_rate": _ADAM_RATES,
+        "activity_weight": (0.0, 1e-4, 1e-3),
+        "kernel_weight": (0.0, 1e-5),
+        "units": (196,),
     },
     "vae": {
         "learning_rate": _ADAM_RATES,

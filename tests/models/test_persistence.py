@@ -37,6 +37,7 @@ SMALL = {
     "kl_sae": dict(hidden=(6,), target=0.2, weight=0.3, l2=1e-3),
     "kl_sae_deep": dict(hidden=(8, 3)),
     "l1_sae": dict(code_size=5, beta=0.1),
+    "l2_sae": dict(units=5, activity_weight=0.01, kernel_weight=1e-3),
     "linear": dict(code_size=3),
     "plain": dict(hidden=(8, 3)),
     "stacked": dict(hidden=(8, 3), l2=1e-3),
