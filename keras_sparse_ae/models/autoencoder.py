@@ -34,9 +34,16 @@ class Autoencoder(keras.Model):
     encoder and decoder, plus any weight regularizers. `History` reports
     `loss`, `reconstruction` and every enabled penalty term of every
     sparsity layer as `<layer name>_<term>` (for example
-    `h1_participation`), each the weighted value added to the loss, so the
-    terms add up to `loss`. These trackers live on the model, which makes
-    them work on the TensorFlow, JAX and PyTorch backends alike.
+    `h1_participation`), each the weighted value added to the loss. When a
+    layer of the encoder or decoder has a weight regularizer
+    (`kernel_regularizer=`, `bias_regularizer=`, ...), a last term
+    `weight_penalty` reports the sum of the regularizers' penalties (for
+    example `l2 * sum(W**2)` per kernel for `keras.regularizers.L2(l2)`),
+    together with any other loss not added by a sparsity layer (such as
+    Keras' own `activity_regularizer=`); models without weight regularizers
+    have no `weight_penalty` entry. The terms add up to `loss`. These
+    trackers live on the model, which makes them work on the TensorFlow,
+    JAX and PyTorch backends alike.
 
     Args:
         encoder: a `keras.Model` (or layer) mapping inputs to codes.
@@ -77,9 +84,14 @@ class Autoencoder(keras.Model):
             for layer in self.penalty_layers
             for term in layer.penalty_terms
         ]
+        # Checked once: the term list (and so History's keys) is fixed here.
+        self._reports_weight_penalty = _has_weight_regularizer(
+            (self.encoder, self.decoder)
+        )
         self.term_tracker = TermMeans(
             ["reconstruction"]
-            + [f"{layer.name}_{term}" for layer, term in self._penalty_sources],
+            + [f"{layer.name}_{term}" for layer, term in self._penalty_sources]
+            + (["weight_penalty"] if self._reports_weight_penalty else []),
             name="terms",
         )
 
@@ -218,7 +230,8 @@ class Autoencoder(keras.Model):
         """Returns the loss (and terms) on `x` (see `keras.Model.evaluate`).
 
         As a list: `loss`, `reconstruction`, then every penalty term in the
-        model's order (the order of `term_tracker.names`).
+        model's order and `weight_penalty` last when the model has one (the
+        order of `term_tracker.names`).
         """
         _check_no_sample_weight(kwargs)
         x = self._check_array(x, "x", target=y is None)
@@ -275,19 +288,37 @@ class Autoencoder(keras.Model):
         # Keras API, but the penalties below already go through it, which
         # keeps all terms scaled alike. Without replicas it changes nothing.
         total = self._aggregate_additional_loss(reconstruction)
+        penalty_layers = self.penalty_layers
+        losses = PenaltyLayer.replica_losses(self.losses, penalty_layers)
         # Python's sum, not ops.sum: a tracked list of JAX tracers cannot be
         # converted to one array inside a traced step.
-        for loss in PenaltyLayer.replica_losses(self.losses, self.penalty_layers):
+        for loss in losses:
             total = total + keras.ops.cast(
                 self._aggregate_additional_loss(loss), total.dtype
             )
+        values = [reconstruction] + [
+            layer.penalty_values.get(term) for layer, term in self._penalty_sources
+        ]
+        if self._reports_weight_penalty:
+            # Every loss of this replica that no sparsity layer recorded:
+            # the weight regularizers' penalties (computed by Keras from the
+            # weights whenever `losses` is read), reported unscaled like
+            # the sparsity terms above.
+            recorded = {
+                id(value)
+                for layer in penalty_layers
+                for value in layer.penalty_values.values()
+            }
+            weight_penalty = keras.ops.zeros((), "float32")
+            for loss in losses:
+                if id(loss) not in recorded:
+                    weight_penalty = weight_penalty + keras.ops.cast(
+                        keras.ops.sum(loss), "float32"
+                    )
+            values.append(weight_penalty)
         # Weighted by the batch size, as Keras weights `loss`: with a shorter
         # last batch the epoch's terms still add up to the epoch's loss.
-        self.term_tracker.update_state(
-            [reconstruction]
-            + [layer.penalty_values.get(term) for layer, term in self._penalty_sources],
-            weight=keras.ops.shape(target)[0],
-        )
+        self.term_tracker.update_state(values, weight=keras.ops.shape(target)[0])
         return total
 
     def get_config(self):
@@ -328,6 +359,29 @@ def _check_no_sample_weight(kwargs):
                 f"{name.replace('_', ' ')}s. "
                 f"Received: {name} of type {type(value).__name__}"
             )
+
+
+def _has_weight_regularizer(parts):
+    """Whether a layer inside `parts` (recursively) regularizes its weights.
+
+    A layer counts when one of its `*_regularizer` attributes other than
+    `activity_regularizer` (`kernel_regularizer`, `bias_regularizer`,
+    `recurrent_regularizer`, ...) is set, or when one of its variables
+    carries a regularizer (`add_weight(regularizer=...)`).
+    """
+    for part in parts:
+        for layer in part._flatten_layers(include_self=True):
+            for name, value in vars(layer).items():
+                if (
+                    value is not None
+                    and name.endswith("_regularizer")
+                    and name.lstrip("_") != "activity_regularizer"
+                ):
+                    return True
+            for variable in layer.weights:
+                if getattr(variable, "regularizer", None) is not None:
+                    return True
+    return False
 
 
 def _tuple_batches(data):

@@ -53,7 +53,8 @@ def build_kl_sae(
 
     Returns:
         A compiled `keras_sparse_ae.Autoencoder`; `History` shows
-        `h1_kl`, ... per encoder layer.
+        `h1_kl`, ... per encoder layer and, with `l2 > 0`, the kernels'
+        L2 penalty as `weight_penalty`.
 
     Example:
 

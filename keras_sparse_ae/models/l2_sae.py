@@ -46,8 +46,7 @@ def build_l2_sae(
     `weight * mean over batch and units` equals `activity_weight * mean_i
     sum_c h_ic**2`, whatever the batch size and the Keras version. Its
     value is reported in `History` as `code_l2` (when `activity_weight >
-    0`); the kernel penalty is folded into `loss` by Keras without a metric
-    of its own.
+    0`), the kernel penalty as `weight_penalty` (when `kernel_weight > 0`).
 
     Args:
         input_dim: int >= 1, number of input features.

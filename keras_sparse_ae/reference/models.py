@@ -36,8 +36,8 @@ def mirrored_activations(n_layers, activation, output_activation="sigmoid"):
 def plain_loss(x, weights, activation="sigmoid", reconstruction="mse", l2=0.0):
     """Plain / stacked / denoising autoencoder: reconstruction (+ L2 weights).
 
-    With `l2 > 0` the weight penalty is reported as `"l2_weights"` (Keras
-    folds it into `loss` without a metric of its own).
+    With `l2 > 0` the weight penalty is reported as `"l2_weights"` (the
+    model's `weight_penalty`).
     """
     outputs = dense_stack(x, weights, mirrored_activations(len(weights), activation))
     terms = {"reconstruction": _RECONSTRUCTIONS[reconstruction](x, outputs[-1])}

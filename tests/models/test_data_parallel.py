@@ -43,10 +43,12 @@ CONFIGS = {
 #: Small models with every penalty that depends on a batch statistic: the
 #: deep SAE's three ParticipationTrace terms (the layer sparsity uses the
 #: batch's mean activity; the trace update, the per-unit batch mean) and the
-#: KL SAE's KL(target || per-unit batch mean).
+#: KL SAE's KL(target || per-unit batch mean). The KL SAE's kernels also
+#: carry an L2 weight penalty, reported as `weight_penalty`: the losses a
+#: replica does not get from a sparsity layer.
 MODELS = {
     "deep_sae": dict(hidden=(8, 4), alpha_s=1.0, alpha_p=100.0, alpha_b=0.5, gamma=0.9),
-    "kl_sae": dict(hidden=(8, 4), target=0.1, weight=0.5),
+    "kl_sae": dict(hidden=(8, 4), target=0.1, weight=0.5, l2=0.01),
 }
 
 #: The models each backend trains. On JAX every op of the step is compiled
@@ -243,6 +245,19 @@ def test_two_devices_match_one(results, backend):
     traces = [key for key in single if key.endswith("/trace")]
     assert len(traces) == 3
     assert_same_run(distributed, single, names)
+    for run in (single, distributed):
+        if "kl_sae" in names:
+            assert "kl_sae/history/weight_penalty" in run
+        for name in names:
+            # The reported terms add up to the loss on every device count.
+            prefix = f"{name}/history/"
+            terms = [k for k in run if k.startswith(prefix) and k != prefix + "loss"]
+            np.testing.assert_allclose(
+                np.sum([run[k] for k in terms], axis=0, dtype="float64"),
+                run[prefix + "loss"],
+                rtol=1e-5,
+                err_msg=name,
+            )
 
 
 def test_batch_mean_without_replicas_is_ops_mean(rng):
