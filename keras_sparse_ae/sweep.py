@@ -54,17 +54,11 @@ ROW_KEYS = (
     "diverged",
 )
 
-#: Row entries `SweepResult.best` can rank by.
-METRICS = (
-    "train_loss",
-    "val_loss",
-    "test_loss",
-    "train_reconstruction",
-    "val_reconstruction",
-    "test_reconstruction",
-    "sparsity_fraction",
-    "train_sparsity_fraction",
-    "mean_activation",
+#: Row entries `SweepResult.best` can rank by: the measured values.
+METRICS = tuple(
+    key
+    for key in ROW_KEYS
+    if key not in ("value", "epochs", "best_epoch", "seconds", "diverged")
 )
 
 
@@ -331,10 +325,9 @@ def _code(model, x, layer_name):
     return hidden_activations(model, x)[layer_name]
 
 
-#: Samples per evaluation batch. `loss` is a per-sample mean whatever the
-#: batch size, but the per-term metrics (`reconstruction`) average the
-#: batches' values unweighted, so a short last batch would tilt them:
-#: sets up to this size are evaluated in one batch.
+#: Samples per evaluation batch: the sets of a sweep are small, and one
+#: large batch measures them in a few calls (the results do not depend on
+#: it: `loss` and every term are per-sample means weighted by batch size).
 EVALUATION_BATCH_SIZE = 10_000
 
 

@@ -45,9 +45,14 @@ def build_deep_sae(
     digits (`bench/deep_sae_defaults.py`): with them the model reconstructs
     held-out digits better than PCA with the same code size while every
     hidden layer's mean activity stays within 0.05 of `1 - sparsity` and no
-    unit is dead. The lesson's recipe is `optimizer="sgd_halving",
-    learning_rate=10.0, reconstruction="l2", alpha_s=0.5, alpha_p=100.0,
-    alpha_b=0.5, sparsity=0.75` with batches of 32. The model is compiled
+    unit is dead. The lesson trained with SGD at rate 10 (halving every
+    1,000 steps), alpha_s 0.5, alpha_p 100, alpha_b 0.5, sparsity 0.75 and
+    batches of 32, on a reconstruction *summed* over the batch; our `"l2"`
+    is its per-sample mean, 32 times smaller, while the penalties are the
+    same averages. The same gradient steps are therefore
+    `optimizer="sgd_halving", learning_rate=320.0, reconstruction="l2",
+    alpha_s=0.5/32, alpha_p=100/32, alpha_b=0.5/32` with batches of 32
+    (notebook 00 trains it). The model is compiled
     with `steps_per_execution=10` (same results, faster epochs; callbacks
     see every tenth batch); recompile to change it.
 
