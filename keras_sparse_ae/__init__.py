@@ -2,22 +2,29 @@
 
 from keras_sparse_ae import callbacks, datasets, reference, regularizers
 from keras_sparse_ae.callbacks import (
+    DeadUnitMonitor,
     DivergenceGuard,
     TraceRecorder,
     TrainingDivergedError,
+    resample_dead_units,
 )
 from keras_sparse_ae.layers import (
     ActivityRegularizer,
+    BatchTopK,
+    DeadUnits,
     DenseTranspose,
     GaussianSampling,
     KLSparsity,
     ParticipationTrace,
+    TopK,
 )
 from keras_sparse_ae.metrics import format_sparsity_report, sparsity_report
 from keras_sparse_ae.models import (
     Autoencoder,
     TiedAutoencoder,
+    TopKAutoencoder,
     build,
+    build_batch_topk_sae,
     build_classifier,
     build_deep_sae,
     build_denoising,
@@ -29,6 +36,7 @@ from keras_sparse_ae.models import (
     build_plain,
     build_stacked,
     build_tied,
+    build_topk_sae,
     build_vae,
     compare_pretraining,
     list_models,
@@ -42,12 +50,18 @@ __version__ = "0.1.0"
 __all__ = [
     "ActivityRegularizer",
     "Autoencoder",
+    "BatchTopK",
+    "DeadUnitMonitor",
+    "DeadUnits",
     "DenseTranspose",
     "DivergenceGuard",
     "GaussianSampling",
     "KLSparsity",
     "ParticipationTrace",
+    "TopK",
+    "TopKAutoencoder",
     "build",
+    "build_batch_topk_sae",
     "build_classifier",
     "build_deep_sae",
     "build_denoising",
@@ -59,6 +73,7 @@ __all__ = [
     "build_plain",
     "build_stacked",
     "build_tied",
+    "build_topk_sae",
     "build_vae",
     "callbacks",
     "compare_pretraining",
@@ -68,6 +83,7 @@ __all__ = [
     "reference",
     "regularization_sweep",
     "regularizers",
+    "resample_dead_units",
     "sparsity_report",
     "SweepResult",
     "train_layerwise",

@@ -1,5 +1,10 @@
-"""Callbacks: `DivergenceGuard` stops a diverging run and gives back finite
-weights; `TraceRecorder` records the participation traces during training."""
+"""Training callbacks.
+
+`DivergenceGuard` stops a diverging run and gives back finite weights;
+`TraceRecorder` records the participation traces during training;
+`DeadUnitMonitor` logs the share of dead units, and `resample_dead_units`
+revives them.
+"""
 
 import math
 
@@ -7,6 +12,7 @@ import keras
 import numpy as np
 
 from keras_sparse_ae import _validation
+from keras_sparse_ae.layers.dead_units import DeadUnitTracker
 from keras_sparse_ae.layers.participation_trace import ParticipationTrace
 
 
@@ -139,8 +145,173 @@ def _message(model, epoch, name, value, last_good_epoch):
     )
 
 
-def trace_layers(model):
-    """The `ParticipationTrace` layers anywhere inside `model`, in model order.
+# === Dead units ===
+
+
+def dead_unit_trackers(model):
+    """The `DeadUnitTracker` layers (`TopK`, `BatchTopK`, `DeadUnits`) of `model`."""
+    return layers_of_type(model, DeadUnitTracker)
+
+
+class DeadUnitMonitor(keras.callbacks.Callback):
+    """Logs the fraction of dead units at the end of every epoch.
+
+    Reads `dead_fraction()` of every `DeadUnitTracker` layer of the model
+    (`TopK`, `BatchTopK`, `DeadUnits`): a unit is dead when it has not been
+    active for `dead_after` training steps. With one such layer the value
+    is logged as `dead_fraction`, with several as
+    `<layer name>_dead_fraction`; `History` then holds one value per epoch.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_sparse_ae import build_topk_sae
+    >>> model = build_topk_sae(input_dim=8, code_size=6, k=2, seed=0)
+    >>> x = np.random.default_rng(0).random((16, 8)).astype("float32")
+    >>> history = model.fit(x, epochs=2, verbose=0,
+    ...                     callbacks=[DeadUnitMonitor()])
+    >>> len(history.history["dead_fraction"])
+    2
+    """
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None:
+            return
+        trackers = dead_unit_trackers(self.model)
+        if len(trackers) == 1:
+            logs["dead_fraction"] = trackers[0].dead_fraction()
+            return
+        for layer in trackers:
+            logs[f"{layer.name}_dead_fraction"] = layer.dead_fraction()
+
+
+#: Anthropic's scale of a resampled encoder column, relative to the mean norm
+#: of the alive units' columns.
+RESAMPLE_ENCODER_SCALE = 0.2
+
+
+def _code_dense_layers(model, tracker):
+    """The encoder `Dense` feeding `tracker` and the decoder's first `Dense`."""
+    encoder_layers = list(model.encoder.layers)
+    if tracker not in encoder_layers:
+        raise ValueError(
+            "Invalid value for argument `layer`. Expected a dead-unit layer of "
+            f"the model's encoder. Received: layer={tracker.name!r}"
+        )
+    before = encoder_layers[: encoder_layers.index(tracker)]
+    encoder_dense = next(
+        (l for l in reversed(before) if isinstance(l, keras.layers.Dense)), None
+    )
+    decoder_dense = next(
+        (l for l in model.decoder.layers if isinstance(l, keras.layers.Dense)), None
+    )
+    if encoder_dense is None or decoder_dense is None:
+        raise ValueError(
+            "Invalid value for argument `model`. Expected a `Dense` layer before "
+            f"`{tracker.name}` in the encoder and a `Dense` decoder layer. "
+            f"Received: model={model.name!r}"
+        )
+    return encoder_dense, decoder_dense
+
+
+def _zero_slots(optimizer, variable, index, axis):
+    """Zeroes `index` along `axis` of `variable`'s Adam moments; True if done."""
+    momentums = getattr(optimizer, "_momentums", None)
+    velocities = getattr(optimizer, "_velocities", None)
+    if optimizer is None or not optimizer.built or None in (momentums, velocities):
+        return False
+    try:
+        position = optimizer._get_variable_index(variable)
+    except (AttributeError, KeyError):
+        return False
+    for slots in (momentums, velocities):
+        value = np.array(keras.ops.convert_to_numpy(slots[position]))
+        np.moveaxis(value, axis, 0)[index] = 0.0
+        slots[position].assign(value)
+    return True
+
+
+def resample_dead_units(model, x, layer=None, batch_size=1024, seed=None):
+    """Re-initialises the dead units of `model` from poorly reconstructed inputs.
+
+    Anthropic's recipe ("Towards Monosemanticity", 2023, "Neuron
+    resampling"): for each dead unit of `layer` (see `DeadUnitTracker`),
+
+    1. draw an input `x_i` with probability proportional to the square of
+       its squared reconstruction error `sum_j (x_ij - x_hat_ij)**2`
+       (uniformly if every error is 0);
+    2. set the unit's decoder row to `x_i / ||x_i||`;
+    3. set its encoder column to the same direction scaled to 0.2 times the
+       mean norm of the alive units' encoder columns (1 if none is alive),
+       and its encoder bias to 0;
+    4. zero those entries of the Adam moments of the three variables, when
+       the optimizer is a built Keras `Adam`-like optimizer with
+       `_momentums` and `_velocities` (private Keras API; skipped silently
+       otherwise), and reset the units' `steps_since_active` to 0.
+
+    Args:
+        model: an `Autoencoder` whose encoder holds `layer` after a `Dense`
+            layer and whose decoder starts with a `Dense` layer (the zoo's
+            `topk_sae` and `batch_topk_sae`).
+        x: (samples, features) array, the inputs to draw from.
+        layer: the dead-unit layer, or `None` for the model's only one.
+        batch_size: batch size of the reconstruction pass.
+        seed: int or `None`, seeds the draw.
+
+    Returns:
+        The number of units resampled.
+    """
+    if layer is None:
+        trackers = dead_unit_trackers(model)
+        if len(trackers) != 1:
+            raise ValueError(
+                "Invalid value for argument `layer`. Expected a layer, since "
+                f"the model has {len(trackers)} dead-unit layers. Received: "
+                "layer=None"
+            )
+        layer = trackers[0]
+    encoder_dense, decoder_dense = _code_dense_layers(model, layer)
+    dead = np.flatnonzero(layer.dead_mask())
+    if dead.size == 0:
+        return 0
+    x = np.asarray(x, dtype="float32")
+    x_hat = model.predict(x, batch_size=batch_size, verbose=0)
+    error = np.square(x.astype(np.float64) - x_hat).sum(axis=1) ** 2
+    total = error.sum()
+    p = error / total if total > 0 else None
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(len(x), size=dead.size, replace=dead.size > len(x), p=p)
+    directions = x[chosen].astype(np.float64)
+    norms = np.linalg.norm(directions, axis=1, keepdims=True)
+    directions = np.where(norms > 0, directions / np.where(norms > 0, norms, 1), 0)
+
+    w_enc, b_enc = (np.array(keras.ops.convert_to_numpy(v)) for v in (
+        encoder_dense.kernel, encoder_dense.bias))  # fmt: skip
+    w_dec = np.array(keras.ops.convert_to_numpy(decoder_dense.kernel))
+    alive = np.setdiff1d(np.arange(w_enc.shape[1]), dead)
+    scale = np.linalg.norm(w_enc[:, alive], axis=0).mean() if alive.size else 1.0
+    w_dec[dead] = directions
+    w_enc[:, dead] = (directions * RESAMPLE_ENCODER_SCALE * scale).T
+    b_enc[dead] = 0.0
+    encoder_dense.kernel.assign(w_enc)
+    encoder_dense.bias.assign(b_enc)
+    decoder_dense.kernel.assign(w_dec)
+
+    optimizer = getattr(model, "optimizer", None)
+    _zero_slots(optimizer, encoder_dense.kernel, dead, axis=1)
+    _zero_slots(optimizer, encoder_dense.bias, dead, axis=0)
+    _zero_slots(optimizer, decoder_dense.kernel, dead, axis=0)
+    steps = np.array(keras.ops.convert_to_numpy(layer.steps_since_active))
+    steps[dead] = 0.0
+    layer.steps_since_active.assign(steps)
+    return int(dead.size)
+
+
+# === Participation traces ===
+
+
+def layers_of_type(model, cls):
+    """The layers of class `cls` anywhere inside `model`, in model order.
 
     Walks `.layers` depth first (the encoder's layers, then the decoder's,
     and so on into any nested model), each layer once. Keras'
@@ -150,12 +321,15 @@ def trace_layers(model):
     pending = [model]
     while pending:
         layer = pending.pop()
-        if isinstance(layer, ParticipationTrace) and all(
-            layer is not seen for seen in found
-        ):
+        if isinstance(layer, cls) and all(layer is not seen for seen in found):
             found.append(layer)
         pending.extend(reversed(getattr(layer, "layers", None) or ()))
     return found
+
+
+def trace_layers(model):
+    """The `ParticipationTrace` layers anywhere inside `model`, in model order."""
+    return layers_of_type(model, ParticipationTrace)
 
 
 class TraceRecorder(keras.callbacks.Callback):
@@ -303,4 +477,10 @@ class TraceRecorder(keras.callbacks.Callback):
         self.steps.append(self._step)
 
 
-__all__ = ["DivergenceGuard", "TraceRecorder", "TrainingDivergedError"]
+__all__ = [
+    "DeadUnitMonitor",
+    "DivergenceGuard",
+    "TraceRecorder",
+    "TrainingDivergedError",
+    "resample_dead_units",
+]

@@ -214,3 +214,46 @@ def trace_update(trace, h, gamma, means=None):
     if means is None:
         means = unit_means(h)
     return gamma * trace + (1.0 - gamma) * ops.cast(means, trace.dtype)
+
+
+# === AuxK ===
+
+
+def auxk_loss(x, x_hat, pre_activations, dead, decoder_kernel, aux_k):
+    """OpenAI's auxiliary loss: the dead units' top-`aux_k` reconstruct the residual.
+
+    With the residual `e = stop_gradient(x - x_hat)` and `z` the ReLU of the
+    `aux_k` largest pre-activations among the dead units of each sample
+    (0 elsewhere; fewer when fewer units are dead; ties at the `aux_k`-th
+    value all kept),
+
+        auxk = mean_ij (e_ij - (z W_dec)_ij)**2    if any unit is dead, else 0
+
+    `W_dec` being the decoder's (units, features) kernel, without its bias.
+    Its gradient reaches only the dead units' encoder weights and their
+    decoder rows, giving them a signal to come back (Gao et al., "Scaling
+    and evaluating sparse autoencoders", 2024, section A.2; their version
+    divides by the residual's variance).
+
+    Args:
+        x: (batch, features) targets.
+        x_hat: (batch, features) reconstructions.
+        pre_activations: (batch, units) the code's pre-activations.
+        dead: (units,) booleans, the dead units.
+        decoder_kernel: (units, features) decoder kernel.
+        aux_k: int >= 1, at most `units`.
+
+    Returns:
+        A float32 scalar.
+    """
+    residual = ops.stop_gradient(_float(x) - _float(x_hat))
+    pre = _float(pre_activations)
+    dead = ops.broadcast_to(ops.convert_to_tensor(dead, "bool"), ops.shape(pre))
+    masked = ops.where(dead, pre, ops.full_like(pre, -math.inf))
+    values, _ = ops.top_k(masked, aux_k, sorted=False)
+    kth = ops.min(values, axis=-1, keepdims=True)
+    keep = ops.logical_and(dead, ops.greater_equal(pre, kth))
+    codes = ops.where(keep, ops.relu(pre), ops.zeros_like(pre))
+    reconstruction = ops.matmul(codes, ops.cast(decoder_kernel, codes.dtype))
+    loss = _mean(ops.square(residual - reconstruction))
+    return ops.where(ops.any(dead), loss, ops.zeros_like(loss))

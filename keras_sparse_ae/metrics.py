@@ -4,6 +4,7 @@ import keras
 import numpy as np
 
 from keras_sparse_ae import _validation
+from keras_sparse_ae.layers.dead_units import DeadUnitTracker
 from keras_sparse_ae.layers.dense_transpose import DenseTranspose
 from keras_sparse_ae.layers.kl_sparsity import KLSparsity
 from keras_sparse_ae.layers.participation_trace import ParticipationTrace
@@ -14,7 +15,8 @@ def hidden_layers(model):
     """The layers whose outputs are the model's hidden activations.
 
     The sparsity layers (`ParticipationTrace`, `KLSparsity`,
-    `ActivityRegularizer`, `GaussianSampling`) if the model has any, else
+    `ActivityRegularizer`, `GaussianSampling`, `TopK`, `BatchTopK`,
+    `DeadUnits`) if the model has any, else
     every `Dense` (or tied `DenseTranspose`) layer of the encoder and
     decoder except the decoder's output layer. Returns a list of
     `(part, layer)` pairs, `part` being `model.encoder` or `model.decoder`.
@@ -23,7 +25,7 @@ def hidden_layers(model):
         (part, layer)
         for part in (model.encoder, model.decoder)
         for layer in part.layers
-        if isinstance(layer, PenaltyLayer)
+        if isinstance(layer, (PenaltyLayer, DeadUnitTracker))
     ]
     if pairs:
         return pairs
@@ -44,9 +46,15 @@ def hidden_activations(model, x, batch_size=1024):
         A dict `{layer name: (n_samples, units) float64 array}`, in order
         from the input to the output.
     """
+    return _activations_and_reconstructions(model, x, batch_size)[0]
+
+
+def _activations_and_reconstructions(model, x, batch_size):
+    """`hidden_activations` and the (float64) reconstructions, in one pass."""
     pairs = hidden_layers(model)
     x = np.asarray(x, dtype="float32")
     collected = {layer.name: [] for _, layer in pairs}
+    reconstructions = []
     probes = []
     for part in (model.encoder, model.decoder):
         layers = [layer for p, layer in pairs if p is part]
@@ -56,12 +64,48 @@ def hidden_activations(model, x, batch_size=1024):
     for start in range(0, len(x), batch_size):
         values = x[start : start + batch_size]
         for probe, layers in probes:
-            *hidden, values = probe(values, training=False)
+            outputs = probe(values, training=False)
+            # A probe with one output (no hidden layer in this part) gives a
+            # bare tensor, not a list of one.
+            if not isinstance(outputs, (list, tuple)):
+                outputs = [outputs]
+            *hidden, values = outputs
             for layer, h in zip(layers, hidden):
                 collected[layer.name].append(keras.ops.convert_to_numpy(h))
-    return {
+        reconstructions.append(keras.ops.convert_to_numpy(values))
+    activations = {
         name: np.concatenate(chunks).astype(np.float64)
         for name, chunks in collected.items()
+    }
+    return activations, np.concatenate(reconstructions).astype(np.float64)
+
+
+def fidelity(x, x_hat):
+    """Reconstruction quality of `x_hat` for `x` (both (samples, features)).
+
+    Returns a dict with `mse` (mean over samples and features),
+    `normalized_mse` (`sum (x - x_hat)**2 / sum x**2`) and
+    `explained_variance` (`1 - sum (x - x_hat)**2 / sum (x - mean_i x)**2`,
+    the mean taken per feature over the samples). A ratio whose denominator
+    is 0 is reported as NaN.
+
+    Example:
+
+    >>> x = np.array([[0.0, 1.0], [1.0, 1.0]])
+    >>> fidelity(x, np.array([[0.0, 1.0], [0.5, 1.0]]))
+    {'mse': 0.0625, 'normalized_mse': 0.08333333333333333, 'explained_variance': 0.5}
+    """
+    x = np.asarray(x, dtype=np.float64)
+    x_hat = np.asarray(x_hat, dtype=np.float64)
+    squared_error = float(np.square(x - x_hat).sum())
+    energy = float(np.square(x).sum())
+    variance = float(np.square(x - x.mean(axis=0)).sum())
+    return {
+        "mse": squared_error / x.size,
+        "normalized_mse": squared_error / energy if energy > 0 else float("nan"),
+        "explained_variance": 1.0 - squared_error / variance
+        if variance > 0
+        else float("nan"),
     }
 
 
@@ -115,10 +159,14 @@ def sparsity_report(model, x, threshold=0.1, batch_size=1024):
     """Per-hidden-layer sparsity statistics of `model` on data `x`.
 
     For every hidden layer (see `hidden_layers`): the statistics of
-    `layer_statistics` on `x`, plus for a `ParticipationTrace` its `target`
-    (`1 - sparsity`) and `trace` (list of floats), and for `KLSparsity` its
-    `target`. Computation is vectorised; activations come from inference
-    mode, so the traces are not changed.
+    `layer_statistics` on `x` (L0 and the dead fraction on `x` among them),
+    plus for a `ParticipationTrace` its `target` (`1 - sparsity`) and
+    `trace` (list of floats), for `KLSparsity` its `target`, for `TopK` and
+    `BatchTopK` their `k`, and for every dead-unit layer its `tracked_dead_fraction`
+    (dead per `steps_since_active`, over training). For the model as a
+    whole: `mse`, `normalized_mse` and `explained_variance` of the
+    reconstructions (see `fidelity`). Computation is vectorised;
+    activations come from inference mode, so the traces are not changed.
 
     Args:
         model: a `keras_sparse_ae.Autoencoder`.
@@ -128,7 +176,8 @@ def sparsity_report(model, x, threshold=0.1, batch_size=1024):
         batch_size: batch size of the forward passes.
 
     Returns:
-        `{"threshold": threshold, "samples": n, "layers": {name: stats}}`.
+        `{"threshold": threshold, "samples": n, "layers": {name: stats},
+        "mse": ..., "normalized_mse": ..., "explained_variance": ...}`.
 
     Example:
 
@@ -146,7 +195,8 @@ def sparsity_report(model, x, threshold=0.1, batch_size=1024):
     x = np.asarray(x)
     layers = {layer.name: layer for _, layer in hidden_layers(model)}
     report = {"threshold": threshold, "samples": int(x.shape[0]), "layers": {}}
-    for name, values in hidden_activations(model, x, batch_size).items():
+    activations, x_hat = _activations_and_reconstructions(model, x, batch_size)
+    for name, values in activations.items():
         stats = layer_statistics(values, threshold)
         layer = layers[name]
         if isinstance(layer, ParticipationTrace):
@@ -155,22 +205,37 @@ def sparsity_report(model, x, threshold=0.1, batch_size=1024):
             stats["trace"] = [round(float(t), 6) for t in trace]
         elif isinstance(layer, KLSparsity):
             stats["target"] = layer.target
+        if hasattr(layer, "k") and isinstance(layer, DeadUnitTracker):
+            stats["k"] = layer.k
+        if isinstance(layer, DeadUnitTracker):
+            stats["tracked_dead_fraction"] = layer.dead_fraction()
         report["layers"][name] = stats
+    report.update(fidelity(x, x_hat))
     return report
 
 
 def format_sparsity_report(report):
-    """The report as a fixed-width text table, one row per hidden layer."""
+    """The report as a fixed-width text table, one row per hidden layer.
+
+    A last line gives the model's reconstruction quality when the report
+    has it (`mse`, `normalized_mse`, `explained_variance`).
+    """
     header = (
         f"{'layer':<10}{'units':>6}{'mean act':>10}{'target':>8}{'active':>8}"
-        f"{'dead':>6}{'lifetime':>10}{'population':>12}"
+        f"{'L0':>8}{'dead':>6}{'lifetime':>10}{'population':>12}"
     )
     rows = [header, "-" * len(header)]
     for name, s in report["layers"].items():
         target = f"{s['target']:.3f}" if "target" in s else "-"
         rows.append(
             f"{name:<10}{s['units']:>6}{s['mean_activation']:>10.3f}{target:>8}"
-            f"{s['active_fraction']:>8.3f}{s['dead_units']:>6}"
+            f"{s['active_fraction']:>8.3f}{s['l0']:>8.2f}{s['dead_units']:>6}"
             f"{s['lifetime_sparsity']:>10.3f}{s['population_sparsity']:>12.3f}"
+        )
+    if "mse" in report:
+        rows.append(
+            f"reconstruction: mse {report['mse']:.5f}, normalized mse "
+            f"{report['normalized_mse']:.4f}, explained variance "
+            f"{report['explained_variance']:.4f}"
         )
     return "\n".join(rows)

@@ -1,6 +1,7 @@
 """`ParticipationTrace`: lesson 000's three penalties and the activity trace."""
 
 import keras
+import numpy as np
 
 from keras_sparse_ae import _validation, losses
 from keras_sparse_ae.layers.penalty_layer import PenaltyLayer
@@ -134,6 +135,34 @@ class ParticipationTrace(PenaltyLayer):
                 losses.trace_update(self.trace, inputs, self.gamma, means)
             )
         return inputs
+
+    def collapsed_units(self, fraction=0.1):
+        """Units whose long-run activity collapsed: `trace < fraction * p`.
+
+        The trace is each unit's exponential moving average of its batch
+        mean activity; a unit whose trace fell below `fraction` of the
+        participation target `p = 1 - sparsity` has (almost) stopped taking
+        part, the sigmoid-unit counterpart of a dead unit.
+
+        Args:
+            fraction: float in (0, 1].
+
+        Returns:
+            A NumPy boolean array of shape (units,).
+
+        Example:
+
+        >>> import numpy as np
+        >>> layer = ParticipationTrace(sparsity=0.5)
+        >>> _ = layer(np.array([[0.0, 1.0]] * 4, "float32"), training=True)
+        >>> layer.collapsed_units(fraction=0.999).tolist()  # 0.495 < 0.4995
+        [True, False]
+        """
+        fraction = _validation.check_float(
+            "fraction", fraction, 0.0, 1.0, low_open=True
+        )
+        trace = np.asarray(keras.ops.convert_to_numpy(self.trace), np.float64)
+        return trace < fraction * self.participation
 
     def get_config(self):
         config = super().get_config()

@@ -14,11 +14,19 @@ from keras_sparse_ae.models.plain import build_plain
 from keras_sparse_ae.models.registry import build, list_models, register_model
 from keras_sparse_ae.models.stacked import build_stacked
 from keras_sparse_ae.models.tied import TiedAutoencoder, build_tied
+from keras_sparse_ae.models.topk_sae import (
+    TopKAutoencoder,
+    build_batch_topk_sae,
+    build_topk_sae,
+)
 from keras_sparse_ae.models.vae import VariationalAutoencoder, build_vae
 
 __all__ = [
     "Autoencoder",
+    "TopKAutoencoder",
     "build",
+    "build_batch_topk_sae",
+    "build_topk_sae",
     "build_deep_sae",
     "build_denoising",
     "build_kl_sae",

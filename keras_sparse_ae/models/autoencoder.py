@@ -91,9 +91,28 @@ class Autoencoder(keras.Model):
         self.term_tracker = TermMeans(
             ["reconstruction"]
             + [f"{layer.name}_{term}" for layer, term in self._penalty_sources]
-            + (["weight_penalty"] if self._reports_weight_penalty else []),
+            + (["weight_penalty"] if self._reports_weight_penalty else [])
+            + list(self.extra_terms),
             name="terms",
         )
+
+    #: Names of the loss terms a subclass adds in `extra_losses` (reported in
+    #: `History` under these names, after the penalty terms).
+    extra_terms = ()
+
+    def extra_losses(self, target, y_pred):
+        """The weighted values of `extra_terms` for this step (a list).
+
+        A hook for subclasses whose loss has terms that no layer adds (for
+        example `TopKAutoencoder`'s AuxK term): called in `compute_loss`
+        after the forward pass, each value is added to the loss and reported
+        under its name. The base class adds none.
+
+        Args:
+            target: the reconstruction target (`x`, or `y` when given).
+            y_pred: the reconstruction.
+        """
+        return []
 
     @property
     def penalty_layers(self):
@@ -316,6 +335,12 @@ class Autoencoder(keras.Model):
                         keras.ops.sum(loss), "float32"
                     )
             values.append(weight_penalty)
+        extra = list(self.extra_losses(target, y_pred))
+        for loss in extra:
+            total = total + keras.ops.cast(
+                self._aggregate_additional_loss(loss), total.dtype
+            )
+        values.extend(extra)
         # Weighted by the batch size, as Keras weights `loss`: with a shorter
         # last batch the epoch's terms still add up to the epoch's loss.
         self.term_tracker.update_state(values, weight=keras.ops.shape(target)[0])

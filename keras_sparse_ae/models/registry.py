@@ -10,6 +10,7 @@ from keras_sparse_ae.models.linear import build_linear
 from keras_sparse_ae.models.plain import build_plain
 from keras_sparse_ae.models.stacked import build_stacked
 from keras_sparse_ae.models.tied import build_tied
+from keras_sparse_ae.models.topk_sae import build_batch_topk_sae, build_topk_sae
 from keras_sparse_ae.models.vae import build_vae
 
 _BUILDERS = {
@@ -24,6 +25,8 @@ _BUILDERS = {
     "stacked": build_stacked,
     "tied": build_tied,
     "vae": build_vae,
+    "topk_sae": build_topk_sae,
+    "batch_topk_sae": build_batch_topk_sae,
 }
 
 

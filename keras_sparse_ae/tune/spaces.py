@@ -142,6 +142,8 @@ KINDS = {
     "units": _int_kind(1),
     "activity_weight": _WEIGHT,
     "kernel_weight": _WEIGHT,
+    "k": _int_kind(1),
+    "aux_weight": _WEIGHT,
 }
 
 _COMMON = ("optimizer", "learning_rate", "batch_size")
@@ -162,6 +164,8 @@ MODEL_PARAMETERS = {
     "l1_sae": ("code_size", "beta"),
     "l2_sae": ("units", "activity_weight", "kernel_weight"),
     "vae": ("hidden", "code_size", "beta") + _DENSE,
+    "topk_sae": ("code_size", "k", "aux_weight"),
+    "batch_topk_sae": ("code_size", "k", "aux_weight"),
 }
 
 _ADAM_RATES = (1e-3, 3e-4, 3e-3)
@@ -233,6 +237,18 @@ DEFAULT_SPACES = {
         "size_h1": (500,),
         "size_h2": (500,),
         "code_size": (20,),
+    },
+    "topk_sae": {
+        "learning_rate": _ADAM_RATES,
+        "k": (16, 8, 32),
+        "code_size": (256, 128),
+        "aux_weight": (1 / 32, 0.0, 1 / 8),
+    },
+    "batch_topk_sae": {
+        "learning_rate": _ADAM_RATES,
+        "k": (16, 8, 32),
+        "code_size": (256, 128),
+        "aux_weight": (1 / 32, 0.0, 1 / 8),
     },
 }
 

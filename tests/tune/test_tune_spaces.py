@@ -189,7 +189,7 @@ def test_bad_space_name():
 
 
 def test_every_registered_model_has_a_space_that_builds():
-    tiny = {"size_h1": 8, "size_h2": 4, "code_size": 3, "units": 4}
+    tiny = {"size_h1": 8, "size_h2": 4, "code_size": 3, "units": 4, "k": 2}
     for name in list_models():
         assert name in DEFAULT_SPACES, name
         params = model_parameters(name)
