@@ -3,7 +3,7 @@
 The tests check the Keras layers and models against these functions.
 """
 
-from keras_sparse_ae.reference import models, tied, vae
+from keras_sparse_ae.reference import models, tied, topk, vae
 from keras_sparse_ae.reference.forward import dense, dense_stack, l1_autoencoder
 from keras_sparse_ae.reference.losses import (
     activity_penalty,
@@ -41,6 +41,7 @@ __all__ = [
     "shifted_sigmoid",
     "sigmoid_shift",
     "tied",
+    "topk",
     "trace_update",
     "vae",
 ]
