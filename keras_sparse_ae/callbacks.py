@@ -239,7 +239,8 @@ def resample_dead_units(model, x, layer=None, batch_size=1024, seed=None):
 
     1. draw an input `x_i` with probability proportional to the square of
        its squared reconstruction error `sum_j (x_ij - x_hat_ij)**2`
-       (uniformly if every error is 0);
+       (uniformly if every error is 0), distinct inputs for distinct units
+       unless fewer inputs have a non-zero error than units are dead;
     2. set the unit's decoder row to `x_i / ||x_i||`;
     3. set its encoder column to the same direction scaled to 0.2 times the
        mean norm of the alive units' encoder columns (1 if none is alive),
@@ -280,7 +281,9 @@ def resample_dead_units(model, x, layer=None, batch_size=1024, seed=None):
     total = error.sum()
     p = error / total if total > 0 else None
     rng = np.random.default_rng(seed)
-    chosen = rng.choice(len(x), size=dead.size, replace=dead.size > len(x), p=p)
+    # Distinct inputs where there are enough with a non-zero error.
+    candidates = len(x) if p is None else int(np.count_nonzero(p))
+    chosen = rng.choice(len(x), size=dead.size, replace=dead.size > candidates, p=p)
     directions = x[chosen].astype(np.float64)
     norms = np.linalg.norm(directions, axis=1, keepdims=True)
     directions = np.where(norms > 0, directions / np.where(norms > 0, norms, 1), 0)

@@ -248,6 +248,8 @@ def auxk_loss(x, x_hat, pre_activations, dead, decoder_kernel, aux_k):
     """
     residual = ops.stop_gradient(_float(x) - _float(x_hat))
     pre = _float(pre_activations)
+    dtype = backend.result_type(residual.dtype, pre.dtype)
+    residual, pre = ops.cast(residual, dtype), ops.cast(pre, dtype)
     dead = ops.broadcast_to(ops.convert_to_tensor(dead, "bool"), ops.shape(pre))
     masked = ops.where(dead, pre, ops.full_like(pre, -math.inf))
     values, _ = ops.top_k(masked, aux_k, sorted=False)

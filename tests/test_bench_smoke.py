@@ -27,6 +27,7 @@ pytestmark = pytest.mark.skipif(
         ("overhead.py", "tensorflow", ["--sections", "profile", "--zoo", "linear"]),
         ("tune_memory.py", "tensorflow", []),
         ("gpu.py", "jax", ["--batch-sizes", "256"]),
+        ("frontier.py", "tensorflow", []),
     ],
 )
 def test_quick_run_writes_its_results(tmp_path, script, backend, extra):

@@ -7,6 +7,7 @@ import pytest
 import keras_sparse_ae as ksae
 from keras_sparse_ae import Autoencoder, build_deep_sae, reference, sparsity_report
 from keras_sparse_ae.metrics import (
+    fidelity,
     format_sparsity_report,
     hidden_layers,
     layer_statistics,
@@ -51,7 +52,7 @@ def test_report_matches_reference_forward_pass(rng):
         for layer in part.layers
         if isinstance(layer, keras.layers.Dense)
     ]
-    hidden = reference.dense_stack(x, weights, ["sigmoid"] * 4)[:-1]
+    *hidden, x_hat = reference.dense_stack(x, weights, ["sigmoid"] * 4)
     assert list(report["layers"]) == ["h1", "h2", "h3"]
     assert report["samples"] == 40 and report["threshold"] == 0.2
     for (name, stats), h in zip(report["layers"].items(), hidden):
@@ -68,9 +69,31 @@ def test_report_matches_reference_forward_pass(rng):
             stats["trace"], keras.ops.convert_to_numpy(layer.trace), atol=1e-6
         )
     assert report["layers"]["h1"]["dead_units"] >= 1
+    x64 = x.astype(np.float64)
+    error = np.square(x64 - x_hat).sum()
+    assert report["mse"] == pytest.approx(error / x.size, rel=1e-5)
+    assert report["normalized_mse"] == pytest.approx(
+        error / np.square(x64).sum(), rel=1e-5
+    )
+    assert report["explained_variance"] == pytest.approx(
+        1 - error / np.square(x64 - x64.mean(axis=0)).sum(), rel=1e-5
+    )
     table = format_sparsity_report(report)
     assert table.splitlines()[2].startswith("h1")
-    assert len(table.splitlines()) == 5
+    assert len(table.splitlines()) == 6
+    assert table.splitlines()[-1].startswith(
+        f"reconstruction: mse {report['mse']:.5f}"
+    )
+
+
+def test_fidelity_by_hand():
+    x = np.array([[1.0, 0.0], [3.0, 2.0]])
+    got = fidelity(x, np.array([[1.0, 1.0], [3.0, 2.0]]))
+    # error 1; sum x**2 = 14; sum (x - mean)**2 = 2 + 2 = 4.
+    assert got == pytest.approx(
+        {"mse": 0.25, "normalized_mse": 1 / 14, "explained_variance": 0.75}
+    )
+    assert np.isnan(fidelity(np.ones((2, 2)), np.ones((2, 2)))["explained_variance"])
 
 
 def test_hidden_layers_without_penalty_layers_are_the_dense_ones():

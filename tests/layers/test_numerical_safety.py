@@ -187,6 +187,7 @@ COVERED = {
     "participation_penalty",
     "binary_penalty",
     "trace_update",
+    "auxk_loss",
 }
 
 
@@ -231,6 +232,23 @@ def test_kl_divergence_finite_at_the_clip_bounds(target):
         "both": np.array([low, high, 0.5], "float32"),
     }
     assert_all_finite(lambda r: ops.sum(losses.kl_divergence(target, r)), rho)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dead", [[0, 0, 0], [1, 0, 1], [1, 1, 1]])
+def test_auxk_loss_finite_on_exact_and_saturated_pre_activations(dtype, dead):
+    # AuxK masks the live units with -inf before its top-k: neither the
+    # value nor the gradient may pick it up, whatever is dead.
+    kernel = np.ones((3, 2), "float32")
+    x = np.ones((4, 2), "float32")
+    dead = np.array(dead, bool)
+
+    def fn(pre):
+        x_hat = ops.matmul(ops.relu(ops.cast(pre, "float32")), kernel)
+        return losses.auxk_loss(x, x_hat, pre, dead, kernel, 2)
+
+    inputs = {**activities(dtype), **pre_activations(dtype)}
+    assert_all_finite(fn, inputs)
 
 
 @pytest.mark.parametrize("k", [1.0, 100.0, 1e4])

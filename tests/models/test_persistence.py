@@ -43,6 +43,8 @@ SMALL = {
     "stacked": dict(hidden=(8, 3), l2=1e-3),
     "tied": dict(hidden=(8, 3)),
     "vae": dict(hidden=(8,), code_size=2),
+    "topk_sae": dict(code_size=6, k=2, dead_after=1),
+    "batch_topk_sae": dict(code_size=6, k=2, dead_after=1),
 }
 
 #: The registered models, then the two models built by functions.
