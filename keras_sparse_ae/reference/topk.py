@@ -50,7 +50,9 @@ def auxk_loss(x, x_hat, pre_activations, dead, decoder_kernel, aux_k):
     pre-activations among the dead units (all dead ones if fewer; ties at
     the `aux_k`-th value kept).
     """
-    x, x_hat, pre = (np.asarray(a, dtype=np.float64) for a in (x, x_hat, pre_activations))
+    x, x_hat, pre = (
+        np.asarray(a, dtype=np.float64) for a in (x, x_hat, pre_activations)
+    )
     dead = np.asarray(dead, dtype=bool)
     if not dead.any():
         return 0.0

@@ -151,7 +151,8 @@ def test_dead_units_activity_threshold():
 
 @pytest.mark.parametrize("factory", [lambda: TopK(1, dead_after=3),
                                      lambda: BatchTopK(1, dead_after=3),
-                                     lambda: DeadUnits(3, activity_threshold=0.6)])  # fmt: skip
+                                     lambda: DeadUnits(3, activity_threshold=0.6)],
+                         ids=["topk", "batch_topk", "dead_units"])  # fmt: skip
 def test_state_updates_in_fit_only_and_survives_keras_round_trip(
     rng, tmp_path, factory
 ):
