@@ -160,8 +160,9 @@ def sparsity_report(model, x, threshold=0.1, batch_size=1024):
 
     For every hidden layer (see `hidden_layers`): the statistics of
     `layer_statistics` on `x` (L0 and the dead fraction on `x` among them),
-    plus for a `ParticipationTrace` its `target` (`1 - sparsity`) and
-    `trace` (list of floats), for `KLSparsity` its `target`, for `TopK` and
+    plus for a `ParticipationTrace` its `target` (`1 - sparsity`), `trace`
+    (list of floats) and `collapsed_units` (how many units' trace fell
+    below a tenth of the target, `ParticipationTrace.collapsed_units`), for `KLSparsity` its `target`, for `TopK` and
     `BatchTopK` their `k`, and for every dead-unit layer its `tracked_dead_fraction`
     (dead per `steps_since_active`, over training). For the model as a
     whole: `mse`, `normalized_mse` and `explained_variance` of the
@@ -203,6 +204,7 @@ def sparsity_report(model, x, threshold=0.1, batch_size=1024):
             stats["target"] = layer.participation
             trace = keras.ops.convert_to_numpy(layer.trace).astype(np.float64)
             stats["trace"] = [round(float(t), 6) for t in trace]
+            stats["collapsed_units"] = int(layer.collapsed_units().sum())
         elif isinstance(layer, KLSparsity):
             stats["target"] = layer.target
         if hasattr(layer, "k") and isinstance(layer, DeadUnitTracker):

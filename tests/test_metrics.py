@@ -68,6 +68,7 @@ def test_report_matches_reference_forward_pass(rng):
         np.testing.assert_allclose(
             stats["trace"], keras.ops.convert_to_numpy(layer.trace), atol=1e-6
         )
+        assert stats["collapsed_units"] == int(layer.collapsed_units(0.1).sum())
     assert report["layers"]["h1"]["dead_units"] >= 1
     x64 = x.astype(np.float64)
     error = np.square(x64 - x_hat).sum()

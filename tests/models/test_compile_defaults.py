@@ -78,8 +78,11 @@ def _train(name, jit, x, **kwargs):
 
 
 #: Models whose steps hold every deterministic kind of op we use: the three
-#: penalties and traces, KL sparsity, L1 activity, tied weights.
+#: penalties and traces, KL sparsity, L1 activity, tied weights, TopK and
+#: BatchTopK (a sort with a run-time index) with dead-unit counts and AuxK.
 XLA_MODELS = {
+    "topk_sae": dict(code_size=16, k=4, dead_after=2),
+    "batch_topk_sae": dict(code_size=16, k=4, dead_after=2),
     "deep_sae": dict(hidden=(32, 8), alpha_b=0.5),
     "kl_sae_deep": dict(hidden=(32, 8)),
     "l1_sae": dict(code_size=8),
