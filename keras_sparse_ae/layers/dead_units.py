@@ -151,7 +151,7 @@ class DeadUnits(DeadUnitTracker):
     >>> h = np.array([[0.0, 1.0, 0.0], [0.0, 2.0, 0.5]], dtype="float32")
     >>> _ = layer(h, training=True)
     >>> _ = layer(h, training=True)
-    >>> layer.steps_since_active.numpy().tolist()
+    >>> np.asarray(layer.steps_since_active).tolist()
     [2.0, 0.0, 0.0]
     >>> layer.dead_mask().tolist(), round(layer.dead_fraction(), 3)
     ([True, False, False], 0.333)
