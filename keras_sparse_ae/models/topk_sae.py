@@ -1,12 +1,9 @@
 """TopK sparse autoencoders with the AuxK loss (OpenAI 2024; BatchTopK)."""
 
-import copy
-
 import keras
 import numpy as np
 
 from keras_sparse_ae import _validation, losses
-from keras_sparse_ae.layers.dead_units import DeadUnitTracker
 from keras_sparse_ae.layers.topk import BatchTopK, TopK
 from keras_sparse_ae.models.autoencoder import Autoencoder
 from keras_sparse_ae.models.stack import (
@@ -122,15 +119,6 @@ class TopKAutoencoder(Autoencoder):
         config = super().get_config()
         config.update({"aux_k": self.aux_k, "aux_weight": self.aux_weight})
         return config
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        config = copy.deepcopy(config)
-        for part in ("encoder", "decoder"):
-            config[part] = keras.saving.deserialize_keras_object(
-                config[part], custom_objects=custom_objects
-            )
-        return cls(**config)
 
 
 # === Builders ===
