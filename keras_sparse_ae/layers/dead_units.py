@@ -25,6 +25,9 @@ def steps_since_active_update(steps, outputs, activity_threshold=0.0):
     Returns:
         The new (units,) counts, in `steps`' dtype.
     """
+    # A Keras variable becomes a tensor first: JAX's `zeros_like` cannot read
+    # the dtype of a Keras variable.
+    steps = ops.convert_to_tensor(steps)
     active = ops.cast(ops.greater(outputs, activity_threshold), "float32")
     seen = distribute.batch_mean(active, axis=0) > 0.0
     return ops.where(seen, ops.zeros_like(steps), steps + 1.0)

@@ -144,24 +144,19 @@ class BatchTopK(DeadUnitTracker):
     def build(self, input_shape):
         super().build(input_shape)
         _check_k(self, self.units)
-        self.threshold = self.add_weight(
-            shape=(),
-            initializer="zeros",
-            dtype="float32",
-            trainable=False,
-            autocast=False,
-            aggregation="mean",
-            name="threshold",
-        )
-        self.threshold_updates = self.add_weight(
-            shape=(),
-            initializer="zeros",
-            dtype="float32",
-            trainable=False,
-            autocast=False,
-            aggregation="mean",
-            name="threshold_updates",
-        )
+        # Float32 state whatever the dtype policy: the threshold's EMA and how
+        # many batches have updated it (the first one sets it directly).
+        for name in ("threshold", "threshold_updates"):
+            weight = self.add_weight(
+                shape=(),
+                initializer="zeros",
+                dtype="float32",
+                trainable=False,
+                autocast=False,
+                aggregation="mean",
+                name=name,
+            )
+            setattr(self, name, weight)
 
     def call(self, inputs, training=None):
         if training:

@@ -105,11 +105,13 @@ def test_gradient_flows_through_kept_units_only(rng, kind):
     layer.build((None, UNITS))
     codes = ref.topk(z, 2) if kind == "topk" else ref.batch_topk(z, 2)[0]
 
+    weights = ops.convert_to_tensor(w)  # a NumPy operand breaks torch's autograd
+
     def fn(x):
         # The state update inside is discarded: no traced value may leak
         # into a variable on JAX.
         with keras.StatelessScope():
-            return ops.sum(layer(x, training=True) * w)
+            return ops.sum(ops.multiply(layer(x, training=True), weights))
 
     _, grad = value_and_gradient(fn, z)
     np.testing.assert_allclose(grad, np.where(codes > 0, w, 0.0), rtol=1e-6)
