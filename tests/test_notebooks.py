@@ -44,6 +44,16 @@ def _source(cell):
     return source if isinstance(source, str) else "".join(source)
 
 
+def _write_notebook(path, *sources):
+    """Writes a notebook of code cells with `sources`; returns `path`."""
+    nbformat = pytest.importorskip("nbformat")
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    nbformat.write(notebook, path)
+    return path
+
+
 def _code_cells(notebook):
     return [c for c in notebook["cells"] if c["cell_type"] == "code"]
 
@@ -119,18 +129,12 @@ def test_runs_at_the_small_budget_within_the_time_limit(name):
 
 @pytest.mark.notebook
 def test_a_failing_cell_fails_the_run(tmp_path):
-    nbformat = pytest.importorskip("nbformat")
     from nbclient.exceptions import CellExecutionError
 
     execute = _load_execute_module()
-    notebook = nbformat.v4.new_notebook()
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    notebook.cells = [
-        nbformat.v4.new_code_cell("x = 1"),
-        nbformat.v4.new_code_cell("raise RuntimeError('cell two broke')"),
-    ]
-    path = tmp_path / "00_broken.ipynb"
-    nbformat.write(notebook, path)
+    path = _write_notebook(
+        tmp_path / "00_broken.ipynb", "x = 1", "raise RuntimeError('cell two broke')"
+    )
     before = path.read_bytes()
     with pytest.raises(CellExecutionError, match="cell two broke"):
         execute.execute(path, budget="small")
@@ -140,18 +144,12 @@ def test_a_failing_cell_fails_the_run(tmp_path):
 
 @pytest.mark.notebook
 def test_the_budget_reaches_the_kernel(tmp_path):
-    nbformat = pytest.importorskip("nbformat")
     execute = _load_execute_module()
-    notebook = nbformat.v4.new_notebook()
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    notebook.cells = [
-        nbformat.v4.new_code_cell(
-            "from keras_sparse_ae.notebook_budget import pick\n"
-            "print(pick(full='full run', small='small run'))"
-        )
-    ]
-    path = tmp_path / "00_budget.ipynb"
-    nbformat.write(notebook, path)
+    path = _write_notebook(
+        tmp_path / "00_budget.ipynb",
+        "from keras_sparse_ae.notebook_budget import pick\n"
+        "print(pick(full='full run', small='small run'))",
+    )
     for budget in ("small", "full"):
         executed, _ = execute.execute(path, budget=budget)
         texts = [o["text"] for o in executed.cells[0].outputs if "text" in o]

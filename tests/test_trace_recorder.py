@@ -27,6 +27,23 @@ def _trace(model, name):
     return keras.ops.convert_to_numpy(layer.trace)
 
 
+def _compiled_model(steps_per_execution):
+    model = _model()
+    model.compile(
+        optimizer="adam",
+        steps_per_execution=steps_per_execution,
+        jit_compile=config.jit_compile(model),
+    )
+    return model
+
+
+def _assert_recorded_after_steps_3_and_6(recorder, truth):
+    """Records 1 and 2 hold the traces after the 3rd and 6th batches."""
+    for name in ("h1", "h2", "h3"):
+        np.testing.assert_array_equal(recorder.traces[name][1], truth.seen[2][name])
+        np.testing.assert_array_equal(recorder.traces[name][2], truth.seen[5][name])
+
+
 class _Truth(keras.callbacks.Callback):
     """Copies the traces at every batch hook: what the recorder should see."""
 
@@ -67,43 +84,30 @@ def test_records_before_training_and_at_each_epoch_end():
 
 
 def test_epoch_records_equal_the_traces_at_each_epoch_end():
-    model = _model()
-    model.compile(
-        optimizer="adam", steps_per_execution=1, jit_compile=config.jit_compile(model)
-    )
+    model = _compiled_model(steps_per_execution=1)
     recorder, truth = ksae.TraceRecorder(), _Truth()
     model.fit(
         _data(48), epochs=2, batch_size=16, verbose=0, callbacks=[truth, recorder]
     )
     assert recorder.steps == [0, 3, 6]
-    for name in ("h1", "h2", "h3"):
-        np.testing.assert_array_equal(recorder.traces[name][1], truth.seen[2][name])
-        np.testing.assert_array_equal(recorder.traces[name][2], truth.seen[5][name])
+    _assert_recorded_after_steps_3_and_6(recorder, truth)
 
 
 def test_every_n_batches_records_every_n_steps():
-    model = _model()
-    model.compile(
-        optimizer="adam", steps_per_execution=1, jit_compile=config.jit_compile(model)
-    )
+    model = _compiled_model(steps_per_execution=1)
     recorder, truth = ksae.TraceRecorder(every_n_batches=3), _Truth()
     model.fit(
         _data(64), epochs=2, batch_size=16, verbose=0, callbacks=[truth, recorder]
     )
     # 8 steps: recorded after steps 3 and 6, not at the epoch ends (4, 8).
     assert recorder.steps == [0, 3, 6]
-    for name in ("h1", "h2", "h3"):
-        np.testing.assert_array_equal(recorder.traces[name][1], truth.seen[2][name])
-        np.testing.assert_array_equal(recorder.traces[name][2], truth.seen[5][name])
+    _assert_recorded_after_steps_3_and_6(recorder, truth)
 
 
 def test_steps_are_exact_with_steps_per_execution():
     # 5 steps an epoch, 3 per execution: hooks after steps 3, 5, 8, 10 (Keras
     # reports the last, partial execution as ending at step 6 of the epoch).
-    model = _model()
-    model.compile(
-        optimizer="adam", steps_per_execution=3, jit_compile=config.jit_compile(model)
-    )
+    model = _compiled_model(steps_per_execution=3)
     recorder = ksae.TraceRecorder(every_n_batches=2)
     model.fit(_data(80), epochs=2, batch_size=16, verbose=0, callbacks=[recorder])
     assert recorder.steps == [0, 3, 5, 8, 10]
