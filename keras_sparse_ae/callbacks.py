@@ -200,10 +200,10 @@ def _code_dense_layers(model, tracker):
         )
     before = encoder_layers[: encoder_layers.index(tracker)]
     encoder_dense = next(
-        (l for l in reversed(before) if isinstance(l, keras.layers.Dense)), None
+        (x for x in reversed(before) if isinstance(x, keras.layers.Dense)), None
     )
     decoder_dense = next(
-        (l for l in model.decoder.layers if isinstance(l, keras.layers.Dense)), None
+        (x for x in model.decoder.layers if isinstance(x, keras.layers.Dense)), None
     )
     if encoder_dense is None or decoder_dense is None:
         raise ValueError(

@@ -162,9 +162,10 @@ def sparsity_report(model, x, threshold=0.1, batch_size=1024):
     `layer_statistics` on `x` (L0 and the dead fraction on `x` among them),
     plus for a `ParticipationTrace` its `target` (`1 - sparsity`), `trace`
     (list of floats) and `collapsed_units` (how many units' trace fell
-    below a tenth of the target, `ParticipationTrace.collapsed_units`), for `KLSparsity` its `target`, for `TopK` and
-    `BatchTopK` their `k`, and for every dead-unit layer its `tracked_dead_fraction`
-    (dead per `steps_since_active`, over training). For the model as a
+    below a tenth of the target, `ParticipationTrace.collapsed_units`), for
+    `KLSparsity` its `target`, for `TopK` and `BatchTopK` their `k`, and for
+    every dead-unit layer its `tracked_dead_fraction` (dead per
+    `steps_since_active`, over training). For the model as a
     whole: `mse`, `normalized_mse` and `explained_variance` of the
     reconstructions (see `fidelity`). Computation is vectorised;
     activations come from inference mode, so the traces are not changed.

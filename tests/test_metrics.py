@@ -82,9 +82,7 @@ def test_report_matches_reference_forward_pass(rng):
     table = format_sparsity_report(report)
     assert table.splitlines()[2].startswith("h1")
     assert len(table.splitlines()) == 6
-    assert table.splitlines()[-1].startswith(
-        f"reconstruction: mse {report['mse']:.5f}"
-    )
+    assert table.splitlines()[-1].startswith(f"reconstruction: mse {report['mse']:.5f}")
 
 
 def test_fidelity_by_hand():

@@ -239,7 +239,7 @@ def plot_trace_evolution(recorder, targets=None):
         )
     else:
         targets = recorded_targets
-    for name, value in targets.items():
+    for value in targets.values():
         if not is_number(value) or not 0 < value < 1:
             raise _validation.invalid_value(
                 "targets", "a dict {layer name: sparsity in (0, 1)}", targets

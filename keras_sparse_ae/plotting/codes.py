@@ -192,8 +192,7 @@ def tsne_embedding(codes, n=1000, seed=0, perplexity=30):
         float(len(index)),
         low_open=True,
         high_open=True,
-        expected=f"a float in (0, {len(index)}), below the number of samples "
-        "embedded",
+        expected=f"a float in (0, {len(index)}), below the number of samples embedded",
     )
     # scikit-learn is imported on use: `plotting` is imported by the CLIs.
     from sklearn.manifold import TSNE

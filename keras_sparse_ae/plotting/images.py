@@ -137,8 +137,7 @@ def plot_images(images, n_cols=10, title=None, row_labels=None):
         "images",
         images,
         (2, 3),
-        "a non-empty array of shape (samples, features) or (samples, height, "
-        "width)",
+        "a non-empty array of shape (samples, features) or (samples, height, width)",
     )
     n_cols = min(_validation.check_int("n_cols", n_cols), len(images))
     rows = math.ceil(len(images) / n_cols)

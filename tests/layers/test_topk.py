@@ -123,9 +123,7 @@ def test_gradient_flows_through_kept_units_only(rng, kind):
 @pytest.mark.parametrize("factory", [lambda: TopK(2, dead_after=2),
                                      lambda: BatchTopK(2, dead_after=2),
                                      lambda: DeadUnits(dead_after=2)])  # fmt: skip
-def test_steps_since_active_match_reference_and_change_only_in_training(
-    rng, factory
-):
+def test_steps_since_active_match_reference_and_change_only_in_training(rng, factory):
     layer = factory()
     expected = np.zeros(UNITS)
     for _ in range(4):

@@ -87,7 +87,9 @@ def test_terms_add_up_to_loss_with_a_short_last_batch(steps_per_execution):
         terms = sum(v for k, v in record.items() if k != "loss")
         np.testing.assert_allclose(terms, record["loss"], rtol=2e-6)
     full = model.evaluate(x, batch_size=len(x), verbose=0, return_dict=True)
-    np.testing.assert_allclose(logs["reconstruction"], full["reconstruction"], rtol=1e-5)
+    np.testing.assert_allclose(
+        logs["reconstruction"], full["reconstruction"], rtol=1e-5
+    )
 
 
 # === Weight regularizers: the `weight_penalty` term ===
@@ -159,9 +161,7 @@ def test_weight_penalty_adds_up_over_epochs_with_validation(steps_per_execution)
     if keras.backend.backend() == "torch":
         steps_per_execution = 1
     model.compile(optimizer="adam", steps_per_execution=steps_per_execution)
-    history = model.fit(
-        x, validation_data=x[:20], batch_size=32, epochs=2, verbose=0
-    )
+    history = model.fit(x, validation_data=x[:20], batch_size=32, epochs=2, verbose=0)
     assert {"weight_penalty", "val_weight_penalty"} <= set(history.history)
     for prefix in ("", "val_"):
         assert_terms_add_up(history.history, prefix)

@@ -14,9 +14,7 @@ from keras_sparse_ae.plotting import training
 def history():
     model = ksae.build_deep_sae(input_dim=16, hidden=(8, 4), seed=0)
     x = np.random.default_rng(0).random((48, 16)).astype("float32")
-    return model.fit(
-        x[:32], validation_data=x[32:], epochs=3, batch_size=16, verbose=0
-    )
+    return model.fit(x[:32], validation_data=x[32:], epochs=3, batch_size=16, verbose=0)
 
 
 def test_package_reexports_the_training_functions():
@@ -122,8 +120,13 @@ def test_sweep_draws_losses_and_sparsity_against_the_value():
 
 def test_sweep_takes_a_result_object_and_missing_columns():
     rows = [
-        {"value": v, "train_loss": 1.0, "val_loss": 2.0, "test_loss": None,
-         "sparsity_fraction": 0.3}
+        {
+            "value": v,
+            "train_loss": 1.0,
+            "val_loss": 2.0,
+            "test_loss": None,
+            "sparsity_fraction": 0.3,
+        }
         for v in (1.0, 2.0)
     ]
     result = types.SimpleNamespace(rows=rows, parameter="kernel_weight")
