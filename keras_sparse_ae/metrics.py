@@ -208,9 +208,9 @@ def sparsity_report(model, x, threshold=0.1, batch_size=1024):
             stats["collapsed_units"] = int(layer.collapsed_units().sum())
         elif isinstance(layer, KLSparsity):
             stats["target"] = layer.target
-        if hasattr(layer, "k") and isinstance(layer, DeadUnitTracker):
-            stats["k"] = layer.k
         if isinstance(layer, DeadUnitTracker):
+            if hasattr(layer, "k"):
+                stats["k"] = layer.k
             stats["tracked_dead_fraction"] = layer.dead_fraction()
         report["layers"][name] = stats
     report.update(fidelity(x, x_hat))

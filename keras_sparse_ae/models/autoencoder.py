@@ -309,9 +309,10 @@ class Autoencoder(keras.Model):
         total = self._aggregate_additional_loss(reconstruction)
         penalty_layers = self.penalty_layers
         losses = PenaltyLayer.replica_losses(self.losses, penalty_layers)
+        extra = list(self.extra_losses(target, y_pred))
         # Python's sum, not ops.sum: a tracked list of JAX tracers cannot be
         # converted to one array inside a traced step.
-        for loss in losses:
+        for loss in losses + extra:
             total = total + keras.ops.cast(
                 self._aggregate_additional_loss(loss), total.dtype
             )
@@ -335,11 +336,6 @@ class Autoencoder(keras.Model):
                         keras.ops.sum(loss), "float32"
                     )
             values.append(weight_penalty)
-        extra = list(self.extra_losses(target, y_pred))
-        for loss in extra:
-            total = total + keras.ops.cast(
-                self._aggregate_additional_loss(loss), total.dtype
-            )
         values.extend(extra)
         # Weighted by the batch size, as Keras weights `loss`: with a shorter
         # last batch the epoch's terms still add up to the epoch's loss.
