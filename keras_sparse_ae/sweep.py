@@ -35,6 +35,7 @@ from keras_sparse_ae.datasets.validation import check_data
 from keras_sparse_ae.metrics import hidden_activations, hidden_layers
 from keras_sparse_ae.models.autoencoder import Autoencoder
 from keras_sparse_ae.models.registry import get_builder
+from keras_sparse_ae.train import split_holdout
 
 #: The keys of every row, in table order.
 ROW_KEYS = (
@@ -289,20 +290,6 @@ def _check_values(values):
     return cleaned
 
 
-def _split(n, validation_split, seed):
-    """Seeded `(train_index, validation_index)` of `n` samples."""
-    n_val = int(round(validation_split * n))
-    if n_val < 1 or n_val >= n:
-        raise _validation.invalid_value(
-            "validation_split",
-            "a share leaving at least one training and one validation sample "
-            f"of the {n} in x",
-            validation_split,
-        )
-    order = np.random.default_rng(seed).permutation(n)
-    return np.sort(order[n_val:]), np.sort(order[:n_val])
-
-
 # === Measurements ===
 
 
@@ -438,7 +425,12 @@ def regularization_sweep(
     if not isinstance(keep_models, bool):
         raise _validation.invalid_type("keep_models", "a bool", keep_models)
     verbose = _validation.check_int("verbose", verbose, low=0)
-    train_index, validation_index = _split(len(x), validation_split, seed)
+    train_index, validation_index = (
+        np.sort(part)
+        for part in split_holdout(
+            np.arange(len(x)), validation_split, seed, name="validation_split"
+        )
+    )
     x_train, x_val = x[train_index], x[validation_index]
     measured = x_test if x_test is not None else x_val
     if verbose:

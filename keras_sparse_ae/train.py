@@ -47,15 +47,19 @@ def load_data(data):
     return datasets.load_array(data), None
 
 
-def split_holdout(x, holdout=DEFAULT_HOLDOUT, seed=DEFAULT_SEED):
-    """Seeded random split into `(x_train, x_test)`; `holdout` is the test share."""
+def split_holdout(x, holdout=DEFAULT_HOLDOUT, seed=DEFAULT_SEED, *, name="holdout"):
+    """Seeded random split into `(x_train, x_test)`; `holdout` is the test share.
+
+    `name` is the argument named in the error for a bad share (callers that
+    expose the share under another name, like `validation_split`, pass it).
+    """
     holdout = _validation.check_float(
-        "holdout", holdout, 0.0, 1.0, low_open=True, high_open=True
+        name, holdout, 0.0, 1.0, low_open=True, high_open=True
     )
     n_test = int(round(holdout * len(x)))
     if n_test < 1 or n_test >= len(x):
         raise _validation.invalid_value(
-            "holdout",
+            name,
             f"a share leaving at least one training and one held-out sample of "
             f"{len(x)}",
             holdout,
